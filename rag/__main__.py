@@ -1,0 +1,3 @@
+from rag.cli import main
+import sys
+sys.exit(main())

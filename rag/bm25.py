@@ -1,0 +1,74 @@
+"""The BM25 index (llama-index's BM25Retriever over bm25s), persisted beside the vector store.
+
+It is rebuilt only when the corpus changed (its signature, a hash of the file manifest, differs),
+never per query: peers that rebuilt it on every query became unusably slow (open-webui #8579).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from rag.store import FileRecord, Store
+
+SIGNATURE_FILE = "signature.json"
+# Metadata the lexical index and the embedder see; the rest (spans, hashes) is bookkeeping.
+SEARCHED_METADATA = ("title",)
+
+
+def corpus_signature(records: dict[str, FileRecord]) -> str:
+    lines = sorted(f"{r.source}\0{r.file_hash}\0{r.chunks}" for r in records.values())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def stored_signature(path: Path) -> str | None:
+    try:
+        return json.loads((path / SIGNATURE_FILE).read_text())["signature"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def chunk_node(chunk_id: str, text: str, metadata: dict):
+    from llama_index.core.schema import TextNode
+
+    return TextNode(id_=chunk_id, text=text, metadata=dict(metadata),
+                    excluded_embed_metadata_keys=[k for k in metadata if k not in SEARCHED_METADATA],
+                    excluded_llm_metadata_keys=list(metadata))
+
+
+def build(store: Store, path: Path, signature: str) -> None:
+    """Write a fresh index to a temporary folder, then swap it in: a crash never leaves half an index."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    nodes = [chunk_node(cid, text, meta) for cid, text, meta in store.all_chunks()]
+    tmp, old = path.with_name(path.name + f".tmp{os.getpid()}"), path.with_name(path.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    if nodes:
+        BM25Retriever.from_defaults(nodes=nodes, language="english").persist(str(tmp))
+    (tmp / SIGNATURE_FILE).write_text(json.dumps({"signature": signature, "chunks": len(nodes)}))
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load(path: Path):
+    """The persisted retriever, or None for an empty corpus."""
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    if not (path / "params.index.json").exists() and not any(path.glob("*.npz")) and not (path / "retriever.json").exists():
+        return None
+    return BM25Retriever.from_persist_dir(str(path))
+
+
+def ensure_current(store: Store, path: Path, records: dict[str, FileRecord] | None = None) -> bool:
+    """Rebuild when missing or stale (e.g. another client of a Chroma server changed the corpus)."""
+    signature = corpus_signature(records if records is not None else store.file_records())
+    if stored_signature(path) == signature:
+        return False
+    build(store, path, signature)
+    return True

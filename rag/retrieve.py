@@ -1,0 +1,134 @@
+"""Dense, BM25 and hybrid retrieval over the ingested chunks.
+
+Hybrid fuses the dense and BM25 rankings with reciprocal rank fusion (RRF). llama-index's
+QueryFusionRetriever does RRF too, but runs an event loop per query and drops the per-retriever
+scores; the answering step needs the dense similarity of every hit for its evidence floor, so the
+fusion (a few lines) is done here.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+
+from rag import bm25
+from rag.config import RETRIEVAL_MODES, Settings
+from rag.embedding import embed_query
+from rag.errors import BackendError, InputError
+from rag.store import Store
+
+
+@dataclass
+class Hit:
+    rank: int
+    id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)  # per retriever: dense cosine, bm25, rrf
+    metadata: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_question(question: str, settings: Settings) -> str:
+    text = (question or "").strip()
+    if not text:
+        raise InputError("the question is empty: type a question about your documents")
+    if len(text) > settings.max_question_chars:
+        raise InputError(f"the question is {len(text):,} characters long; the limit is "
+                         f"{settings.max_question_chars:,} (setting max_question_chars)")
+    if not any(ch.isalnum() for ch in text):
+        raise InputError("the question has no words in it: type a question about your documents")
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+
+
+def _hit(chunk_id: str, text: str, meta: dict, score: float, kind: str) -> Hit:
+    return Hit(rank=0, id=chunk_id, source=meta.get("source", ""), title=meta.get("title", ""),
+               start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), text=text, score=score,
+               scores={kind: score}, metadata={k: v for k, v in meta.items() if k not in ("start", "end")})
+
+
+class Retriever:
+    """Holds the Chroma collection and the BM25 index for the life of a process; cheap per query."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.store = Store(settings)
+        self._bm25 = None
+        self._bm25_signature: str | None = None
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Reload the BM25 index if the corpus changed since it was loaded (after an ingest)."""
+        with self._lock:
+            path = self.settings.bm25_path
+            try:
+                bm25.ensure_current(self.store, path)
+            except OSError:
+                pass  # read-only index folder: fall back to the persisted one
+            signature = bm25.stored_signature(path)
+            if signature != self._bm25_signature:
+                self._bm25 = bm25.load(path)
+                self._bm25_signature = signature
+
+    def dense(self, question: str, n: int) -> list[Hit]:
+        if self.store.chunks.count() == 0:
+            return []
+        try:
+            got = self.store.chunks.query(query_embeddings=[embed_query(question)], n_results=n,
+                                          include=["documents", "metadatas", "distances"])
+        except Exception as exc:
+            raise BackendError(f"Chroma query failed: {exc}") from None
+        return [_hit(cid, text, meta, 1.0 - dist, "dense")
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    def lexical(self, question: str, n: int) -> list[Hit]:
+        if self._bm25_signature is None:
+            self.refresh()
+        if self._bm25 is None:
+            return []
+        # similarity_top_k is instance state; a lock keeps concurrent UI sessions from racing on it.
+        with self._lock:
+            self._bm25.similarity_top_k = min(n, len(self._bm25.corpus))
+            results = self._bm25.retrieve(question)
+        return [_hit(r.node.node_id, r.node.get_content(), r.node.metadata, float(r.score), "bm25")
+                for r in results if r.score > 0]
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        question = check_question(question, self.settings)
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retrieval_mode
+        if mode not in RETRIEVAL_MODES:
+            raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+        pool = max(k, self.settings.candidates)
+        if mode == "dense":
+            hits = self.dense(question, k)
+        elif mode == "bm25":
+            hits = self.lexical(question, k)
+        else:
+            hits = reciprocal_rank_fusion([self.dense(question, pool), self.lexical(question, pool)],
+                                          self.settings.rrf_k)[:k]
+        for rank, hit in enumerate(hits, start=1):
+            hit.rank = rank
+        return hits
+
+
+def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int) -> list[Hit]:
+    """Sum of 1/(rrf_k + rank) over the rankings a chunk appears in; one Hit per chunk id."""
+    fused: dict[str, Hit] = {}
+    totals: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            if hit.id in fused:
+                fused[hit.id].scores.update(hit.scores)
+            else:
+                fused[hit.id] = Hit(**{**asdict(hit), "scores": dict(hit.scores)})
+            totals[hit.id] = totals.get(hit.id, 0.0) + 1.0 / (rrf_k + rank)
+    for cid, hit in fused.items():
+        hit.score = totals[cid]
+        hit.scores["rrf"] = totals[cid]
+    return sorted(fused.values(), key=lambda h: h.score, reverse=True)
