@@ -1,0 +1,350 @@
+"""The Gradio app: chat with streaming cited answers, a live sources panel, and document management.
+
+Thin by design: answers come from `rag.answer.Answerer`, indexing from `rag.ingest.ingest`, the file
+list from `rag.store.Store` — the same calls the CLI makes. This module only wires them to widgets.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+import rag  # noqa: F401  (offline environment before Gradio loads)
+from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
+from rag.errors import ConfigError, InputError, RagError
+from rag.loaders import SUPPORTED_SUFFIXES
+from ui import documents as docs
+from ui.render import esc_md, render_answer, render_error, render_sources, render_streaming
+
+log = logging.getLogger(__name__)
+
+# Several people can ask at once; each answer runs in its own worker. Retrieval and the LLM
+# serialize internally where they must, so this only bounds memory and CPU contention.
+CONCURRENCY = 4
+STREAM_EVERY_S = 0.08  # repaint the streaming answer at most this often (each repaint is a websocket message)
+
+CSS = """
+.rag-sources { display: flex; flex-direction: column; gap: 10px; max-height: 640px; overflow-y: auto; }
+.rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+              background: var(--background-fill-secondary); }
+.rag-source.rag-uncited { opacity: 0.6; }
+.rag-source-head { display: flex; align-items: baseline; gap: 6px; font-weight: 600; }
+.rag-n { color: var(--color-accent); font-family: var(--font-mono); }
+.rag-title { flex: 1; }
+.rag-score { font-weight: 400; font-size: 0.8em; color: var(--body-text-color-subdued); white-space: nowrap; }
+.rag-file { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 2px 0 6px; word-break: break-all; }
+.rag-passage { font-size: 0.9em; line-height: 1.45; white-space: pre-wrap; color: var(--body-text-color-subdued); }
+.rag-passage mark { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 1px; }
+.rag-badge { font-size: 0.95em; padding: 0 6px; border-radius: 6px; margin-left: 4px; }
+.rag-ok { background: #dcfce7; color: #166534; }
+.rag-warn { background: #fef3c7; color: #92400e; }
+.rag-muted { background: var(--background-fill-primary); }
+.rag-empty, .rag-note { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 2px; }
+footer { display: none !important; }
+"""
+
+
+# --- binding and auth ---------------------------------------------------------------------------
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything: treat as exposed
+
+
+def launch_auth(settings: Settings) -> tuple[str, str] | None:
+    """The (user, password) Gradio asks for, or None; refuses an open server on a non-loopback address."""
+    if bool(settings.auth_user) != bool(settings.auth_password):
+        raise ConfigError("set both RAG_AUTH_USER and RAG_AUTH_PASSWORD (only one is set)")
+    if settings.auth_user:
+        return settings.auth_user, settings.auth_password
+    if is_loopback(settings.host) or settings.allow_open:
+        return None
+    raise ConfigError(
+        f"refusing to serve on {settings.host} without a password: anyone on the network could read and "
+        "change your documents. Set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or pass --allow-open "
+        "(RAG_ALLOW_OPEN=1) to accept an open server.")
+
+
+# --- conversation helpers -----------------------------------------------------------------------
+
+def content_text(content) -> str:
+    """Gradio 6 message content is a string or a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return "".join(content_text(part) for part in content)
+    return ""
+
+
+def parse_history(raw) -> list[tuple[str, str]]:
+    """(question, answer) pairs from JSON text or a list: either [[q, a], ...] or chat messages."""
+    if raw in (None, "", []):
+        return []
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise InputError("history must be JSON: [[question, answer], ...] or a list of chat messages") from None
+    if not isinstance(raw, list):
+        raise InputError("history must be a list")
+    pairs: list[tuple[str, str]] = []
+    pending_user: str | None = None
+    for item in raw:
+        if isinstance(item, dict):
+            text = content_text(item.get("content"))
+            if item.get("role") == "user":
+                pending_user = text
+            elif item.get("role") == "assistant" and pending_user is not None:
+                pairs.append((pending_user, text))
+                pending_user = None
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+        else:
+            raise InputError("history items must be [question, answer] pairs or {role, content} messages")
+    return pairs
+
+
+def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -> Settings:
+    """The per-session choices on top of the server's settings (validated like any other setting)."""
+    return base.replace(retrieval_mode=mode or None, top_k=int(top_k) if top_k else None, llm=llm or None)
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+class ChatApp:
+    """Holds what one server process shares between sessions: settings and one Retriever."""
+
+    def __init__(self, settings: Settings, retriever=None):
+        self.settings = settings
+        self._retriever = retriever
+        self._retriever_lock = threading.Lock()
+
+    @property
+    def retriever(self):
+        # Created on first use so the page is up before Chroma and BM25 are opened.
+        with self._retriever_lock:
+            if self._retriever is None:
+                from rag.retrieve import Retriever
+
+                self._retriever = Retriever(self.settings)
+            return self._retriever
+
+    def answerer(self, settings: Settings):
+        from rag.answer import Answerer
+
+        return Answerer(settings, retriever=self.retriever)
+
+    def warm_up(self) -> None:
+        """Load the embedding model and BM25 index in the background so the first answer is quick."""
+        try:
+            from rag.embedding import embed_query
+
+            self.retriever.refresh()
+            embed_query("warm up")
+        except Exception as exc:  # the first question will report the same problem properly
+            log.warning("warm-up failed: %s", exc)
+
+    # --- chat ------------------------------------------------------------------------------------
+    def respond(self, question, chat, history, mode, top_k, llm):
+        """Generator: stream one answer into the chat and its sources into the panel."""
+        from rag.answer import DoneEvent, SourcesEvent, TokenEvent
+
+        question = (question or "").strip()
+        chat, history = list(chat or []), list(history or [])
+        if not question:
+            yield chat, render_sources([], self.settings), history, ""
+            return
+        chat += [{"role": "user", "content": esc_md(question)},
+                 {"role": "assistant", "content": render_streaming("")}]
+        yield chat, render_sources([], self.settings, "Searching the documents…"), history, ""
+        sources_html, text, last_paint = None, "", 0.0
+        try:
+            s = session_settings(self.settings, mode, top_k, llm)
+            for event in self.answerer(s).stream(question, history=[tuple(p) for p in history]):
+                if isinstance(event, SourcesEvent):
+                    sources_html = render_sources(event.citations, self.settings,
+                                                  "" if event.citations else "No passage matched the question.")
+                    yield chat, sources_html, history, ""
+                elif isinstance(event, TokenEvent):
+                    text += event.text
+                    if time.monotonic() - last_paint >= STREAM_EVERY_S:
+                        last_paint = time.monotonic()
+                        chat[-1] = {"role": "assistant", "content": render_streaming(text)}
+                        yield chat, sources_html, history, ""
+                elif isinstance(event, DoneEvent):
+                    result = event.result
+                    chat[-1] = {"role": "assistant", "content": render_answer(result)}
+                    history.append((question, result.answer))
+                    yield chat, render_sources(result.citations, self.settings), history, ""
+        except RagError as exc:
+            chat[-1] = {"role": "assistant", "content": render_error(str(exc))}
+            yield chat, sources_html or render_sources([], self.settings), history, ""
+
+    # --- API -------------------------------------------------------------------------------------
+    def ask(self, question: str, history: str = "", mode: str = "", top_k: int = 0, llm: str = "") -> dict:
+        """Answer one question (history: JSON [[question, answer], ...]); the AnswerResult as JSON."""
+        try:
+            s = session_settings(self.settings, mode, top_k, llm)
+            return self.answerer(s).ask(question, history=parse_history(history)).as_json()
+        except RagError as exc:
+            return {"error": str(exc), "question": question}
+
+    def documents(self) -> list[dict]:
+        """The indexed files: source, title, chunk count, ingest time (Unix seconds)."""
+        return [row.__dict__ for row in docs.list_documents(self.settings)]
+
+    # --- documents tab ---------------------------------------------------------------------------
+    def table(self) -> list[list]:
+        try:
+            return [row.as_row() for row in docs.list_documents(self.settings)]
+        except RagError as exc:
+            log.warning("cannot list documents: %s", exc)
+            return []
+
+    def _after_change(self, messages: list[str]):
+        import gradio as gr
+
+        try:
+            report = docs.reindex(self.settings, self.retriever)
+            messages.append("Re-indexed: " + report.summary())
+            messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
+        except RagError as exc:
+            messages.append(f"❗ re-indexing failed: {exc}")
+        rows = self.table()
+        return ("\n\n".join(esc_md(m) for m in messages), rows,
+                gr.update(choices=[r[0] for r in rows], value=None))
+
+    def upload(self, files):
+        messages = []
+        for item in files or []:
+            path = item if isinstance(item, str) else getattr(item, "path", None) or item.get("path")
+            try:
+                name = docs.save_upload(self.settings, path, Path(path).name)
+                messages.append(f"✓ added {name}")
+            except (RagError, OSError) as exc:
+                messages.append(f"✗ {Path(path).name}: {exc}")
+        if not messages:
+            messages.append("Choose one or more files first.")
+        return self._after_change(messages)
+
+    def remove(self, source):
+        messages = []
+        try:
+            messages.append(f"✓ removed {docs.remove_document(self.settings, source)}")
+        except RagError as exc:
+            messages.append(f"✗ {exc}")
+        return self._after_change(messages)
+
+    def reindex(self):
+        return self._after_change([])
+
+    def refresh(self):
+        import gradio as gr
+
+        rows = self.table()
+        return rows, gr.update(choices=[r[0] for r in rows])
+
+
+def build_app(settings: Settings, retriever=None):
+    """The Blocks app, not launched. `retriever` lets a caller share one already opened."""
+    import gradio as gr
+
+    app = ChatApp(settings, retriever)
+    suffixes = sorted(SUPPORTED_SUFFIXES)
+    with gr.Blocks(title="Ask your documents", fill_width=True) as demo:
+        gr.Markdown("## 📄 Ask your documents\nAnswers come only from the indexed files; every claim cites "
+                    "its passage [n], shown on the right.")
+        history = gr.State([])  # this session's (question, answer) pairs: plain text, not the rendered chat
+        with gr.Tab("Chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="rag-chat",
+                                         feedback_options=None, buttons=["copy"],
+                                         latex_delimiters=[], placeholder="Ask a question about your documents.")
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask a question about your documents…", show_label=False,
+                                              scale=6, elem_id="rag-question", max_lines=4, autofocus=True)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-send")
+                    with gr.Accordion("Settings for this session", open=False):
+                        with gr.Row():
+                            mode = gr.Radio(list(RETRIEVAL_MODES), value=settings.retrieval_mode, label="Retrieval")
+                            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages (top-k)")
+                            llm = gr.Dropdown(list(LLM_BACKENDS), value=settings.llm, label="Answering backend")
+                        clear = gr.Button("New conversation", size="sm")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(render_sources([], settings), elem_id="rag-sources", js_on_load=None)
+        with gr.Tab("Documents"):
+            status = gr.Markdown("", elem_id="rag-doc-status")
+            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=app.table,
+                                 interactive=False, elem_id="rag-docs", wrap=True)
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(label=f"Add documents ({', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB each)",
+                                    file_count="multiple", file_types=suffixes, type="filepath")
+                    upload = gr.Button("Add and re-index", variant="primary")
+                with gr.Column():
+                    chosen = gr.Dropdown([], label="Remove a document", elem_id="rag-remove-choice")
+                    remove = gr.Button("Remove and re-index", variant="stop")
+                    reindex = gr.Button("Re-index the corpus folder", size="sm")
+
+        chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm], outputs=[chatbot, sources, history, question])
+        question.submit(app.respond, **chat_io, api_visibility="private")
+        send.click(app.respond, **chat_io, api_visibility="private")
+        clear.click(lambda: ([], [], render_sources([], settings)), outputs=[chatbot, history, sources],
+                    api_visibility="private")
+        doc_out = [status, table, chosen]
+        upload.click(app.upload, inputs=[files], outputs=doc_out, api_name="upload")
+        remove.click(app.remove, inputs=[chosen], outputs=doc_out, api_name="remove")
+        reindex.click(app.reindex, outputs=doc_out, api_name="reindex")
+        demo.load(app.refresh, outputs=[table, chosen], api_visibility="private")
+        gr.api(app.ask, api_name="ask")
+        gr.api(app.documents, api_name="documents")
+    demo.queue(default_concurrency_limit=CONCURRENCY)
+    demo.rag_app = app  # for tests and serve(): the shared state behind the widgets
+    return demo
+
+
+def theme():
+    import gradio as gr
+
+    # System fonts only: nothing is fetched from outside (Gradio's default ships its fonts locally too).
+    return gr.themes.Soft(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+                          font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
+
+
+def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: bool = False):
+    auth = launch_auth(settings)
+    return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
+                       prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
+                       max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
+                       theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
+                       mcp_server=False, enable_monitoring=False)
+
+
+def serve(settings: Settings) -> int:
+    """`rag serve`: check the bind first (fails in milliseconds), then build and run until Ctrl-C."""
+    started = time.perf_counter()
+    launch_auth(settings)
+    demo = build_app(settings)
+    threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
+    print(f"Starting the chat UI on http://{settings.host}:{settings.port} (Ctrl-C stops it)", file=sys.stderr)
+    launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port}", file=sys.stderr)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+    return 0

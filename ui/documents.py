@@ -1,0 +1,119 @@
+"""Upload, removal and listing of corpus documents: plain functions the UI (and tests) call.
+
+Everything a browser sends is untrusted: the file name is reduced to a safe base name that cannot
+leave the corpus folder, the type must be one the loaders read, and the size is capped. After a
+change the corpus is re-indexed with the same `ingest()` the CLI uses, so nothing needs a restart.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import InputError
+from rag.loaders import SUPPORTED_SUFFIXES
+
+# Characters kept in stored names; everything else (separators, quotes, shell and HTML specials)
+# becomes "_". Names stay readable and never need escaping on disk.
+_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+MAX_NAME_CHARS = 120
+
+
+@dataclass
+class DocumentRow:
+    source: str
+    title: str
+    chunks: int
+    ingested_at: float
+
+    def as_row(self) -> list:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.ingested_at)) if self.ingested_at else ""
+        return [self.source, self.title, self.chunks, when]
+
+
+def sanitize_filename(name: str) -> str:
+    """A base name safe to create inside the corpus folder, or InputError.
+
+    Directory parts (either slash style), `..`, control characters and leading dots (hidden files
+    are ignored by ingest) are removed; what remains must still have a supported suffix.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")  # control/format chars
+    name = re.split(r"[\\/]", name)[-1]  # strip any directory part, Windows or POSIX
+    name = _UNSAFE.sub("_", name).strip(" .")
+    name = re.sub(r"\.{2,}", ".", name)  # no ".." anywhere
+    stem, suffix = os.path.splitext(name)
+    if not stem or not suffix:
+        raise InputError(f"unusable file name {name!r}: it needs a name and a file type")
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InputError(f"file type {suffix} is not supported (allowed: {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return stem[: MAX_NAME_CHARS - len(suffix)] + suffix.lower()
+
+
+def _inside(corpus: Path, name: str) -> Path:
+    """Belt and braces after sanitizing: the resolved target must sit directly in the corpus."""
+    root = corpus.resolve()
+    target = (root / name).resolve()
+    if target.parent != root:
+        raise InputError(f"file name {name!r} would leave the corpus folder")
+    return target
+
+
+def save_upload(settings: Settings, temp_path: str | Path, original_name: str | None = None,
+                overwrite: bool = True) -> str:
+    """Copy an uploaded temp file into the corpus under a sanitized name; returns that name.
+
+    Re-uploading a file with the same name replaces it (ingest then re-indexes it as "updated").
+    """
+    temp_path = Path(temp_path)
+    name = sanitize_filename(original_name or temp_path.name)
+    size = temp_path.stat().st_size
+    limit = int(settings.upload_max_mb * 1024 * 1024)
+    if size > limit:
+        raise InputError(f"{name} is {size / 1e6:.1f} MB; the upload limit is {settings.upload_max_mb:g} MB "
+                         "(setting upload_max_mb)")
+    if size == 0:
+        raise InputError(f"{name} is empty")
+    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = _inside(settings.corpus_dir, name)
+    if target.exists() and not overwrite:
+        raise InputError(f"{name} already exists in the corpus")
+    # Write beside the target and rename: an ingest running meanwhile never reads half a file.
+    partial = target.with_name("." + target.name + ".part")
+    shutil.copyfile(temp_path, partial)
+    os.replace(partial, target)
+    return name
+
+
+def remove_document(settings: Settings, source: str) -> str:
+    """Delete one corpus file named by its source (as listed); the next ingest drops its chunks."""
+    root = settings.corpus_dir.resolve()
+    target = (root / (source or "")).resolve()
+    if not source or not target.is_relative_to(root) or target == root:
+        raise InputError(f"{source!r} is not a document of the corpus")
+    if not target.is_file():
+        raise InputError(f"{source} is not in the corpus folder (already removed?)")
+    target.unlink()
+    return source
+
+
+def list_documents(settings: Settings) -> list[DocumentRow]:
+    from rag.store import Store
+
+    records = Store(settings).file_records()
+    return [DocumentRow(r.source, r.title, r.chunks, r.ingested_at) for r in sorted(records.values(), key=lambda r: r.source)]
+
+
+def reindex(settings: Settings, retriever=None):
+    """Run the incremental ingest, then let the shared retriever pick up the new BM25 index."""
+    from rag.ingest import ingest
+
+    report = ingest(settings, show_progress=False)
+    if retriever is not None:
+        retriever.refresh()
+    return report
