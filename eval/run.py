@@ -1,0 +1,289 @@
+"""`python -m eval`: run a question file through retrieval (and answering) under several
+configurations and write report.json, report.md and plots.
+
+Configurations are retrieval modes, optionally with setting overrides after colons:
+`dense,bm25,hybrid,hybrid:rrf_k=20:candidates=50,hybrid:chunk_size=120`. A chunk-size override
+needs its own index, which is built under the output folder (the default index is never touched).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import get_type_hints
+
+if __package__ in (None, ""):  # `python eval/run.py`: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import rag  # noqa: E402,F401  (offline environment before any model library loads)
+from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
+
+from eval.dataset import EvalInputError, Question, load_questions  # noqa: E402
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
+DEFAULT_OUT = Path("eval/out")
+RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
+# Overrides a configuration may carry; chunking ones change the index, the rest only the query.
+INDEX_FIELDS = ("chunk_size", "chunk_overlap")
+QUERY_FIELDS = ("rrf_k", "candidates", "top_k", "answer_passages", "refusal_min_score", "support_threshold")
+
+
+@dataclass
+class EvalConfig:
+    name: str
+    mode: str
+    overrides: dict = field(default_factory=dict)
+
+    def index_overrides(self) -> dict:
+        return {k: v for k, v in self.overrides.items() if k in INDEX_FIELDS}
+
+
+# --- command line -------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m eval",
+        description="Score retrieval, answers, citations, refusals and latency over a question file, "
+                    "one column per configuration; writes report.json, report.md and PNG plots.",
+        epilog="examples:\n"
+               "  python -m eval --retrieval-only\n"
+               "  python -m eval --llm extractive --configs hybrid --limit 10\n"
+               "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:rrf_k=20\n"
+               "exit status: 0 done, 2 bad input (file, flag, question line), 4 backend unavailable",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
+                   help="JSON Lines question file (default: eval/questions.jsonl)")
+    p.add_argument("--corpus", type=Path,
+                   help="evaluate on this folder, ingested into its own index under --out "
+                        "(default: the configured corpus and its index)")
+    p.add_argument("--index", type=Path, help="index folder to use with --corpus (default: OUT/index)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/out)")
+    p.add_argument("--configs", default="dense,bm25,hybrid",
+                   help="comma-separated retrieval modes (dense, bm25, hybrid), each optionally with "
+                        "overrides, e.g. hybrid:rrf_k=20:candidates=50 (default: dense,bm25,hybrid)")
+    p.add_argument("--llm", choices=LLM_BACKENDS,
+                   help="answering backend (default: the configured one); 'extractive' needs no model")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers")
+    p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def _coerce_override(key: str, raw: str) -> object:
+    kind = get_type_hints(Settings).get(key)
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise EvalInputError(f"configuration override {key}={raw!r}: not a valid {kind.__name__}") from None
+
+
+def parse_configs(text: str) -> list[EvalConfig]:
+    allowed = INDEX_FIELDS + QUERY_FIELDS
+    configs: list[EvalConfig] = []
+    for name in [c.strip() for c in text.split(",") if c.strip()]:
+        mode, *parts = name.split(":")
+        if mode not in RETRIEVAL_MODES:
+            raise EvalInputError(f"unknown configuration {name!r}: it must start with one of "
+                                 f"{', '.join(RETRIEVAL_MODES)}")
+        overrides = {}
+        for part in parts:
+            key, sep, raw = part.partition("=")
+            if not sep or key not in allowed:
+                raise EvalInputError(f"configuration {name!r}: override {part!r} must be KEY=VALUE with KEY "
+                                     f"one of {', '.join(allowed)}")
+            overrides[key] = _coerce_override(key, raw)
+        configs.append(EvalConfig(name, mode, overrides))
+    if not configs:
+        raise EvalInputError("--configs names no configuration")
+    if len({c.name for c in configs}) != len(configs):
+        raise EvalInputError("--configs names a configuration twice")
+    return configs
+
+
+# --- indexes ------------------------------------------------------------------------------------
+def base_settings(args: argparse.Namespace) -> Settings:
+    from rag.config import load_settings
+
+    settings = load_settings().replace(llm=args.llm)
+    if args.corpus is not None:
+        if not args.corpus.is_dir():
+            raise EvalInputError(f"corpus folder {args.corpus} does not exist")
+        settings = settings.replace(corpus_dir=args.corpus, index_dir=args.index or args.out / "index")
+    return settings
+
+
+def index_settings(base: Settings, config: EvalConfig, out: Path) -> Settings:
+    """The settings whose index serves `config`: the base index unless chunking is overridden."""
+    chunking = config.index_overrides()
+    if not chunking or all(getattr(base, k) == v for k, v in chunking.items()):
+        return base
+    s = base.replace(**chunking)
+    return s.replace(index_dir=out / "index-variants" / f"cs{s.chunk_size}-ov{s.chunk_overlap}")
+
+
+def ensure_index(settings: Settings, quiet: bool) -> None:
+    """Incremental ingest: unchanged files are skipped, so an existing index costs seconds."""
+    from rag.ingest import ingest
+
+    report = ingest(settings, show_progress=not quiet)
+    for source, reason in report.failed.items():
+        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+    if report.chunks_total == 0:
+        raise EvalInputError(f"nothing was indexed from {settings.corpus_dir}")
+    if report.chunks_added:
+        print(f"index {settings.index_dir}: {report.summary()}", file=sys.stderr)
+
+
+def relevance_judge(settings: Settings):
+    from rag.store import Store
+
+    from eval.metrics import RelevanceJudge
+
+    return RelevanceJudge([(cid, text) for cid, text, _ in Store(settings).all_chunks()])
+
+
+# --- one question -------------------------------------------------------------------------------
+def retrieval_query(q: Question) -> str:
+    """Retrieval-only runs have no question rewriter: a follow-up is searched together with the
+    previous user question, the cheapest way to give it the conversation's subject."""
+    return f"{q.history[-1]} {q.question}" if q.history else q.question
+
+
+def hit_record(hit, relevant_ids: set[str]) -> dict:
+    return {"rank": hit.rank, "id": hit.id, "source": hit.source, "title": hit.title, "start": hit.start,
+            "end": hit.end, "score": hit.score, "scores": hit.scores, "relevant": hit.id in relevant_ids,
+            "text": hit.text}
+
+
+def new_record(q: Question, config: EvalConfig) -> dict:
+    return {"id": q.id, "config": config.name, "question": q.question, "history": q.history,
+            "answerable": q.answerable, "gold_answer": q.answer, "evidence": q.evidence,
+            "keywords": q.keywords, "standalone_question": None, "answer": None, "refused": None,
+            "citations": [], "sentences": [], "retrieved": [], "relevant_in_index": 0,
+            "timings": {}, "llm": None, "error": None}
+
+
+def answer_into(record: dict, q: Question, answerer) -> None:
+    # The question file keeps only the earlier user questions; their answers are not replayed
+    # (with a local LLM that would multiply the run time), the rewriter gets (question, "") pairs.
+    result = answerer.ask(q.question, history=[(h, "") for h in q.history])
+    record.update(standalone_question=result.standalone_question, answer=result.answer,
+                  refused=bool(result.refused), llm=getattr(result, "llm", None),
+                  timings={k: v for k, v in dict(result.timings).items() if v is not None})
+    record["citations"] = [_as_dict(c) for c in result.citations]
+    record["sentences"] = [_as_dict(s) for s in getattr(result, "sentences", [])]
+
+
+def _as_dict(obj) -> dict:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) else dict(obj)
+
+
+def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge) -> dict:
+    from rag.errors import BackendError, RagError
+
+    record = new_record(q, config)
+    try:
+        if answerer is not None:
+            answer_into(record, q, answerer)
+        query = record["standalone_question"] or retrieval_query(q)
+        record["standalone_question"] = query
+        started = time.perf_counter()
+        hits = retriever.search(query, k=RANK_DEPTH)
+        record["timings"].setdefault("retrieve_s", time.perf_counter() - started)
+    except BackendError:
+        raise  # the model or index is unavailable: every question would fail the same way
+    except RagError as exc:
+        record["error"] = str(exc)
+        return record
+    relevant = judge.relevant_ids(q.evidence) if q.answerable else set()
+    record["relevant_in_index"] = len(relevant)
+    record["retrieved"] = [hit_record(h, relevant) for h in hits]
+    return record
+
+
+# --- one configuration --------------------------------------------------------------------------
+def run_config(config: EvalConfig, questions: list[Question], settings: Settings, retrieval_only: bool,
+               judge, quiet: bool) -> list[dict]:
+    from tqdm import tqdm
+
+    from rag.retrieve import Retriever
+
+    from eval import scoring
+
+    settings = settings.replace(retrieval_mode=config.mode,
+                                **{k: v for k, v in config.overrides.items() if k in QUERY_FIELDS})
+    retriever = Retriever(settings)
+    # Load the embedding model and BM25 index before timing anything: a one-off start-up cost is
+    # not query latency (start-up is measured by bench/).
+    retriever.search("warm-up query", k=1)
+    answerer = None
+    if not retrieval_only:
+        from rag.answer import Answerer
+
+        answerer = Answerer(settings, retriever=retriever)
+    records = [evaluate_question(q, config, retriever, answerer, judge)
+               for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=quiet)]
+    for r in records:
+        scoring.score_record(r)
+    scoring.add_semantic_similarity(records)
+    return records
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from eval import report, scoring
+
+    questions = load_questions(args.questions)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise EvalInputError("--limit must be at least 1")
+        questions = questions[:args.limit]
+    configs = parse_configs(args.configs)
+    base = base_settings(args)
+    started = time.perf_counter()
+    results: dict[str, dict] = {}
+    judges: dict[Path, object] = {}
+    for config in configs:
+        settings = index_settings(base, config, args.out)
+        if settings.index_dir not in judges:
+            ensure_index(settings, args.quiet)
+            judges[settings.index_dir] = relevance_judge(settings)
+        records = run_config(config, questions, settings, args.retrieval_only, judges[settings.index_dir], args.quiet)
+        results[config.name] = {"config": {"mode": config.mode, **config.overrides},
+                                "summary": scoring.summarize(records), "records": records}
+    run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
+           "llm": None if args.retrieval_only else base.llm, "retrieval_only": args.retrieval_only,
+           "questions": len(questions), "seconds": round(time.perf_counter() - started, 1),
+           "settings": {k: v for k, v in base.as_dict().items()
+                        if k in ("chunk_size", "chunk_overlap", "top_k", "rrf_k", "candidates", "answer_passages")},
+           "configs": results}
+    report.write_all(run, args.out)
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.errors import RagError
+
+    args = build_parser().parse_args(argv)
+    try:
+        run = evaluate(args)
+    except EvalInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    from eval.report import summary_table
+
+    print(summary_table(run))
+    print(f"\nreport: {args.out / 'report.md'}  (data: {args.out / 'report.json'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
