@@ -36,10 +36,10 @@ CSS = """
 .rag-n { color: var(--color-accent); font-family: var(--font-mono); }
 .rag-title { flex: 1; }
 .rag-score { font-weight: 400; font-size: 0.8em; color: var(--body-text-color-subdued); white-space: nowrap; }
-.rag-file { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 2px 0 6px; word-break: break-all; }
+.rag-file { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; font-size: 0.8em; color: var(--body-text-color-subdued); margin: 2px 0 6px; word-break: break-all; }
 .rag-passage { font-size: 0.9em; line-height: 1.45; white-space: pre-wrap; color: var(--body-text-color-subdued); }
 .rag-passage mark { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 1px; }
-.rag-badge { font-size: 0.95em; padding: 0 6px; border-radius: 6px; margin-left: 4px; }
+.rag-badge { padding: 0 6px; border-radius: 6px; white-space: nowrap; }
 .rag-ok { background: #dcfce7; color: #166534; }
 .rag-warn { background: #fef3c7; color: #92400e; }
 .rag-muted { background: var(--background-fill-primary); }
@@ -219,7 +219,7 @@ class ChatApp:
             messages.append("Re-indexed: " + report.summary())
             messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
         except RagError as exc:
-            messages.append(f"❗ re-indexing failed: {exc}")
+            messages.append(f"✗ re-indexing failed: {exc}")
         rows = self.table()
         return ("\n\n".join(esc_md(m) for m in messages), rows,
                 gr.update(choices=[r[0] for r in rows], value=None))
@@ -262,7 +262,7 @@ def build_app(settings: Settings, retriever=None):
     app = ChatApp(settings, retriever)
     suffixes = sorted(SUPPORTED_SUFFIXES)
     with gr.Blocks(title="Ask your documents", fill_width=True) as demo:
-        gr.Markdown("## 📄 Ask your documents\nAnswers come only from the indexed files; every claim cites "
+        gr.Markdown("## Ask your documents\nAnswers come only from the indexed files; every claim cites "
                     "its passage [n], shown on the right.")
         history = gr.State([])  # this session's (question, answer) pairs: plain text, not the rendered chat
         with gr.Tab("Chat"):
@@ -301,8 +301,10 @@ def build_app(settings: Settings, retriever=None):
         chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm], outputs=[chatbot, sources, history, question])
         question.submit(app.respond, **chat_io, api_visibility="private")
         send.click(app.respond, **chat_io, api_visibility="private")
-        clear.click(lambda: ([], [], render_sources([], settings)), outputs=[chatbot, history, sources],
-                    api_visibility="private")
+        reset = dict(fn=lambda: ([], [], render_sources([], settings)), outputs=[chatbot, history, sources],
+                     api_visibility="private")
+        clear.click(**reset)
+        chatbot.clear(**reset)  # the chat's own trash icon must forget the history too, not just the bubbles
         doc_out = [status, table, chosen]
         upload.click(app.upload, inputs=[files], outputs=doc_out, api_name="upload")
         remove.click(app.remove, inputs=[chosen], outputs=doc_out, api_name="remove")

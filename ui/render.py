@@ -103,7 +103,8 @@ def render_streaming(text: str) -> str:
 def render_answer(result) -> str:
     """The final answer: sentences with their [n] markers, unsupported ones flagged, refusals set apart."""
     if result.refused:
-        return f"🚫 **Not found in the documents.**\n\n_{esc_md(result.answer.strip())}_"
+        # A quote block with a label: visibly not an answer, even at a glance.
+        return f"> **⊘ Not found in the documents**\n>\n> {esc_md(' '.join(result.answer.split()))}"
     sentences = getattr(result, "sentences", None) or []
     if not sentences:
         return esc_md(result.answer)
@@ -120,4 +121,4 @@ def render_answer(result) -> str:
 
 
 def render_error(message: str) -> str:
-    return f"❗ {esc_md(message)}"
+    return f"> **⚠ Error:** {esc_md(message)}"
