@@ -22,12 +22,22 @@ def model_path() -> Path:
 
 
 @lru_cache(maxsize=1)
-def embed_model(batch_size: int = 64):
-    """llama-index's HuggingFaceEmbedding over the packaged weights (normalized vectors)."""
+def _loaded_model():
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    return HuggingFaceEmbedding(model_name=str(model_path()), embed_batch_size=batch_size,
+    return HuggingFaceEmbedding(model_name=str(model_path()), embed_batch_size=64,
                                 max_length=MODEL_WINDOW, device="cpu")
+
+
+def embed_model(batch_size: int = 64):
+    """llama-index's HuggingFaceEmbedding over the packaged weights (normalized vectors), loaded once.
+
+    The batch size is set per call rather than being part of the cache key: with the key,
+    embed_model() and embed_model(64) were two entries of a size-1 cache and evicted each other,
+    reloading the model on every switch between query and text embedding."""
+    model = _loaded_model()
+    model.embed_batch_size = batch_size
+    return model
 
 
 @lru_cache(maxsize=1)
