@@ -87,7 +87,9 @@ class Settings:
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some fields changed (CLI flags, UI per-session settings), validated."""
-        return validated(dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None}))
+        hints = get_type_hints(Settings)
+        typed = {k: _coerce(k, v, hints[k]) for k, v in changes.items() if v is not None}
+        return validated(dataclasses.replace(self, **typed))
 
     def as_dict(self) -> dict[str, Any]:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+
+from rag.cli import main
+from rag.errors import InputError
+from rag.ingest import ingest
+from rag.retrieve import Hit, Retriever, reciprocal_rank_fusion
+from tests.conftest import make_settings
+
+LANGLEY = "US-pushes-unified-Libyan-army-to-counter-Russian-expansion.txt"
+ASSAD = "libya-russia-us-strategic-competition-after-fall-of-assad.txt"
+
+
+@pytest.fixture(scope="module")
+def retriever(default_index):
+    return Retriever(default_index)
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_each_mode_finds_the_passage(retriever, mode):
+    hits = retriever.search("Where was the 2024 African Defense Chiefs Conference held?", k=3, mode=mode)
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert any("Gaborone, Botswana" in h.text for h in hits)
+    for h in hits:
+        source_text = (retriever.settings.corpus_dir / h.source).read_text(encoding="utf-8")
+        assert source_text[h.start:h.end] == h.text  # the span opens the exact passage
+
+
+def test_hybrid_fuses_and_deduplicates(retriever):
+    hits = retriever.search("Khaled Haftar met a US Army delegation in Benghazi", k=8, mode="hybrid")
+    ids = [h.id for h in hits]
+    assert len(ids) == len(set(ids))
+    assert hits[0].source == ASSAD and "Benghazi" in hits[0].text
+    assert {"dense", "bm25", "rrf"} <= set(hits[0].scores)
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+
+
+def test_rrf_arithmetic():
+    def h(cid):
+        return Hit(rank=0, id=cid, source="s", title="t", start=0, end=1, text=cid, score=0.0)
+
+    fused = reciprocal_rank_fusion([[h("a"), h("b")], [h("b"), h("c")]], rrf_k=60)
+    assert [x.id for x in fused] == ["b", "a", "c"]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert fused[1].score == pytest.approx(1 / 61)
+
+
+@pytest.mark.parametrize("question, message", [
+    ("", "empty"), ("   \n\t ", "empty"), ("x" * 2001, "limit is 2,000"), ("?!?! ...", "no words"),
+])
+def test_bad_questions(retriever, question, message):
+    with pytest.raises(InputError, match=message):
+        retriever.search(question)
+
+
+def test_control_characters_and_other_languages(retriever):
+    assert retriever.search("Gaborone\x00\x07 conference?", k=2)
+    assert retriever.search("¿Dónde se celebró la conferencia de jefes de defensa africanos?", k=2)
+
+
+def test_search_json_cli(default_index, capsys):
+    code = main(["search", "Who is the commander of US Africa Command?", "--json", "--k", "4",
+                 "--corpus", str(default_index.corpus_dir), "--index", str(default_index.index_dir)])
+    assert code == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 4
+    for key in ("rank", "id", "source", "title", "start", "end", "text", "score"):
+        assert key in hits[0]
+    assert any("Michael Langley" in h["text"] for h in hits[:3])
+
+
+def test_search_cli_empty_question(default_index, capsys):
+    code = main(["search", "  ", "--index", str(default_index.index_dir)])
+    assert code == 2 and "error: the question is empty" in capsys.readouterr().err
+
+
+def test_search_against_chroma_server_matches_embedded(chroma_server, tmp_path, corpus_copy, retriever):
+    host, port = chroma_server
+    remote = make_settings(tmp_path, chroma_host=host, chroma_port=port, collection="server_search")
+    ingest(remote, show_progress=False)
+    question = "Which threats must be deterred according to Langley?"
+    for mode in ("dense", "bm25", "hybrid"):
+        over_http = [h.id for h in Retriever(remote).search(question, k=4, mode=mode)]
+        local = [h.id for h in retriever.search(question, k=4, mode=mode)]
+        assert over_http == local
+
+
+def test_bm25_index_follows_corpus_changes(settings):
+    ingest(settings, show_progress=False)
+    r = Retriever(settings)
+    assert not r.search("Zarzis harbour", k=3, mode="bm25")
+    (settings.corpus_dir / "zarzis.md").write_text("# Zarzis\n\nThe Zarzis harbour reopened in May.\n")
+    ingest(settings, show_progress=False)
+    r.refresh()
+    assert r.search("Zarzis harbour", k=3, mode="bm25")[0].source == "zarzis.md"
