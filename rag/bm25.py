@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,13 @@ from rag.store import FileRecord, Store
 SIGNATURE_FILE = "signature.json"
 # Metadata the lexical index and the embedder see; the rest (spans, hashes) is bookkeeping.
 SEARCHED_METADATA = ("title",)
+
+
+def _retriever_class():
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
+    return BM25Retriever
 
 
 def corpus_signature(records: dict[str, FileRecord]) -> str:
@@ -40,14 +48,12 @@ def chunk_node(chunk_id: str, text: str, metadata: dict):
 
 def build(store: Store, path: Path, signature: str) -> None:
     """Write a fresh index to a temporary folder, then swap it in: a crash never leaves half an index."""
-    from llama_index.retrievers.bm25 import BM25Retriever
-
     nodes = [chunk_node(cid, text, meta) for cid, text, meta in store.all_chunks()]
     tmp, old = path.with_name(path.name + f".tmp{os.getpid()}"), path.with_name(path.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if nodes:
-        BM25Retriever.from_defaults(nodes=nodes, language="english").persist(str(tmp))
+        _retriever_class().from_defaults(nodes=nodes, language="english").persist(str(tmp), show_progress=False)
     (tmp / SIGNATURE_FILE).write_text(json.dumps({"signature": signature, "chunks": len(nodes)}))
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
@@ -58,11 +64,9 @@ def build(store: Store, path: Path, signature: str) -> None:
 
 def load(path: Path):
     """The persisted retriever, or None for an empty corpus."""
-    from llama_index.retrievers.bm25 import BM25Retriever
-
-    if not (path / "params.index.json").exists() and not any(path.glob("*.npz")) and not (path / "retriever.json").exists():
+    if not (path / "params.index.json").exists():
         return None
-    return BM25Retriever.from_persist_dir(str(path))
+    return _retriever_class().from_persist_dir(str(path), show_progress=False)
 
 
 def ensure_current(store: Store, path: Path, records: dict[str, FileRecord] | None = None) -> bool:
