@@ -115,8 +115,30 @@ def parse_history(raw) -> list[tuple[str, str]]:
 
 
 def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -> Settings:
-    """The per-session choices on top of the server's settings (validated like any other setting)."""
-    return base.replace(retrieval_mode=mode or None, top_k=int(top_k) if top_k else None, llm=llm or None)
+    """The per-session choices on top of the server's settings (validated like any other setting).
+
+    The Answerer retrieves `answer_passages` passages for the model, so the session's top-k sets
+    both that and `top_k`: the number the user picks is the number of sources they see.
+    """
+    k = int(top_k) if top_k else None
+    return base.replace(retrieval_mode=mode or None, top_k=k, answer_passages=k, llm=llm or None)
+
+
+class SessionRetriever:
+    """The process-wide Retriever seen through one session's retrieval mode.
+
+    The Answerer calls `search(question, k=...)` without a mode, which would use the shared
+    retriever's own (server-wide) mode; this adapter supplies the session's choice instead.
+    """
+
+    def __init__(self, shared, mode: str):
+        self.shared, self.mode = shared, mode
+
+    def search(self, question, k=None, mode=None):
+        return self.shared.search(question, k=k, mode=mode or self.mode)
+
+    def __getattr__(self, name):
+        return getattr(self.shared, name)
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -142,7 +164,7 @@ class ChatApp:
     def answerer(self, settings: Settings):
         from rag.answer import Answerer
 
-        return Answerer(settings, retriever=self.retriever)
+        return Answerer(settings, retriever=SessionRetriever(self.retriever, settings.retrieval_mode))
 
     def warm_up(self) -> None:
         """Load the embedding model and BM25 index in the background so the first answer is quick."""
@@ -278,7 +300,7 @@ def build_app(settings: Settings, retriever=None):
                     with gr.Accordion("Settings for this session", open=False):
                         with gr.Row():
                             mode = gr.Radio(list(RETRIEVAL_MODES), value=settings.retrieval_mode, label="Retrieval")
-                            top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages (top-k)")
+                            top_k = gr.Slider(1, 10, value=settings.answer_passages, step=1, label="Passages (top-k)")
                             llm = gr.Dropdown(list(LLM_BACKENDS), value=settings.llm, label="Answering backend")
                         clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
@@ -287,16 +309,21 @@ def build_app(settings: Settings, retriever=None):
         with gr.Tab("Documents"):
             status = gr.Markdown("", elem_id="rag-doc-status")
             table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=app.table,
-                                 interactive=False, elem_id="rag-docs", wrap=True)
+                                 interactive=False, elem_id="rag-docs", wrap=True,
+                                 column_widths=["34%", "42%", "8%", "16%"])
             with gr.Row():
                 with gr.Column():
-                    files = gr.File(label=f"Add documents ({', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB each)",
-                                    file_count="multiple", file_types=suffixes, type="filepath")
+                    gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB "
+                                "each. A file with the same name replaces the old one.")
+                    files = gr.File(label="Files to add", file_count="multiple", file_types=suffixes,
+                                    type="filepath")
                     upload = gr.Button("Add and re-index", variant="primary")
                 with gr.Column():
-                    chosen = gr.Dropdown([], label="Remove a document", elem_id="rag-remove-choice")
+                    gr.Markdown("**Remove a document** — deletes the file from the corpus folder and its passages "
+                                "from the index.")
+                    chosen = gr.Dropdown([], label="Document", elem_id="rag-remove-choice")
                     remove = gr.Button("Remove and re-index", variant="stop")
-                    reindex = gr.Button("Re-index the corpus folder", size="sm")
+                    reindex = gr.Button("Re-index the corpus folder (picks up files copied there)", size="sm")
 
         chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm], outputs=[chatbot, sources, history, question])
         question.submit(app.respond, **chat_io, api_visibility="private")
