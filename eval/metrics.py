@@ -87,6 +87,7 @@ class RelevanceJudge:
             self.starts.append(at)
             at += len(text) + 1
         self.blob = self.SEP.join(self.texts)
+        self._memo: dict[tuple[str, ...], set[str]] = {}  # configurations sharing an index ask the same
 
     def _candidates(self, evidence: str) -> set[int]:
         pieces = [evidence] if len(evidence) < MIN_RUN else \
@@ -100,6 +101,12 @@ class RelevanceJudge:
         return found
 
     def relevant_ids(self, evidence: Iterable[str]) -> set[str]:
+        key = tuple(evidence)
+        if key not in self._memo:
+            self._memo[key] = self._relevant_ids(key)
+        return set(self._memo[key])
+
+    def _relevant_ids(self, evidence: tuple[str, ...]) -> set[str]:
         hits: set[str] = set()
         for raw in evidence:
             ev = normalize(raw)

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", choices=LLM_BACKENDS,
                    help="answering backend (default: the configured one); 'extractive' needs no model")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers")
+    p.add_argument("--replay-history", action="store_true",
+                   help="answer a follow-up's earlier questions first, so the rewriter sees real answers")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -145,9 +147,15 @@ def relevance_judge(settings: Settings):
 
 # --- one question -------------------------------------------------------------------------------
 def retrieval_query(q: Question) -> str:
-    """Retrieval-only runs have no question rewriter: a follow-up is searched together with the
-    previous user question, the cheapest way to give it the conversation's subject."""
-    return f"{q.history[-1]} {q.question}" if q.history else q.question
+    """Retrieval-only runs have no LLM to rewrite a follow-up: use the pipeline's own LLM-free rewrite
+    (the follow-up plus the previous question), so retrieval sees what the extractive backend sees."""
+    if not q.history:
+        return q.question
+    try:
+        from rag.extractive import heuristic_rewrite
+    except ImportError:  # answering not installed: the same idea, inline
+        return f"{q.question} ({q.history[-1]})"
+    return heuristic_rewrite(q.question, [(h, "") for h in q.history])
 
 
 def hit_record(hit, relevant_ids: set[str]) -> dict:
@@ -164,10 +172,20 @@ def new_record(q: Question, config: EvalConfig) -> dict:
             "timings": {}, "llm": None, "error": None}
 
 
-def answer_into(record: dict, q: Question, answerer) -> None:
-    # The question file keeps only the earlier user questions; their answers are not replayed
-    # (with a local LLM that would multiply the run time), the rewriter gets (question, "") pairs.
-    result = answerer.ask(q.question, history=[(h, "") for h in q.history])
+def conversation(q: Question, answerer, replay: bool) -> list[tuple[str, str]]:
+    """The question file keeps only the earlier user questions. By default they go to the rewriter
+    as (question, "") pairs; --replay-history asks them first for real answers (slower: with a local
+    LLM every earlier turn costs a generation)."""
+    if not replay:
+        return [(h, "") for h in q.history]
+    turns: list[tuple[str, str]] = []
+    for earlier in q.history:
+        turns.append((earlier, answerer.ask(earlier, history=list(turns)).answer))
+    return turns
+
+
+def answer_into(record: dict, q: Question, answerer, replay: bool) -> None:
+    result = answerer.ask(q.question, history=conversation(q, answerer, replay))
     record.update(standalone_question=result.standalone_question, answer=result.answer,
                   refused=bool(result.refused), llm=getattr(result, "llm", None),
                   timings={k: v for k, v in dict(result.timings).items() if v is not None})
@@ -181,13 +199,13 @@ def _as_dict(obj) -> dict:
     return asdict(obj) if is_dataclass(obj) else dict(obj)
 
 
-def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge) -> dict:
+def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge, replay: bool = False) -> dict:
     from rag.errors import BackendError, RagError
 
     record = new_record(q, config)
     try:
         if answerer is not None:
-            answer_into(record, q, answerer)
+            answer_into(record, q, answerer, replay)
         query = record["standalone_question"] or retrieval_query(q)
         record["standalone_question"] = query
         started = time.perf_counter()
@@ -205,8 +223,8 @@ def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judg
 
 
 # --- one configuration --------------------------------------------------------------------------
-def run_config(config: EvalConfig, questions: list[Question], settings: Settings, retrieval_only: bool,
-               judge, quiet: bool) -> list[dict]:
+def run_config(config: EvalConfig, questions: list[Question], settings: Settings, args: argparse.Namespace,
+               judge) -> list[dict]:
     from tqdm import tqdm
 
     from rag.retrieve import Retriever
@@ -220,12 +238,12 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
     # not query latency (start-up is measured by bench/).
     retriever.search("warm-up query", k=1)
     answerer = None
-    if not retrieval_only:
+    if not args.retrieval_only:
         from rag.answer import Answerer
 
         answerer = Answerer(settings, retriever=retriever)
-    records = [evaluate_question(q, config, retriever, answerer, judge)
-               for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=quiet)]
+    records = [evaluate_question(q, config, retriever, answerer, judge, args.replay_history)
+               for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=args.quiet)]
     for r in records:
         scoring.score_record(r)
     scoring.add_semantic_similarity(records)
@@ -250,7 +268,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         if settings.index_dir not in judges:
             ensure_index(settings, args.quiet)
             judges[settings.index_dir] = relevance_judge(settings)
-        records = run_config(config, questions, settings, args.retrieval_only, judges[settings.index_dir], args.quiet)
+        records = run_config(config, questions, settings, args, judges[settings.index_dir])
         results[config.name] = {"config": {"mode": config.mode, **config.overrides},
                                 "summary": scoring.summarize(records), "records": records}
     run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
