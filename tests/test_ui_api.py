@@ -189,7 +189,16 @@ def test_sources_panel_highlights_the_span_in_its_file(settings):
     start = path.read_text().index("The cited")
     end = start + len("The cited sentence is here.")
     out = render_sources([_Cite(source="note.txt", start=start, end=end, text="The cited sentence is here.")], settings)
-    assert "Before text. <mark>The cited sentence is here.</mark> After text." in out
+    assert 'Before text. <span class="rag-span">The cited sentence is here.</span> After text.' in out
+    quoted = render_sources([_Cite(source="note.txt", start=start, end=end, text="The cited sentence is here.")],
+                            settings, quotes={1: ["The cited sentence is here"]})
+    assert '<mark class="rag-quote">The cited sentence is here</mark>.' in quoted
+
+
+def test_uncited_passages_are_folded_away(settings):
+    out = render_sources([_Cite(n=1), _Cite(n=2, cited=False, supported=None)], settings)
+    assert '<div class="rag-source rag-cited" id="rag-source-1">' in out
+    assert '<details class="rag-source rag-uncited" id="rag-source-2">' in out
 
 
 def test_refusal_and_unsupported_sentences_are_marked():
@@ -226,8 +235,8 @@ def test_non_loopback_bind_without_auth_is_refused(tmp_path):
 
 def _serve_env(tmp_path: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_CORPUS_DIR=str(tmp_path / "corpus"), RAG_INDEX_DIR=str(tmp_path / "index"),
-               RAG_LLM="extractive", RAG_CONFIG=str(tmp_path / "none.toml"), **extra)
+    env.update({"RAG_CORPUS_DIR": str(tmp_path / "corpus"), "RAG_INDEX_DIR": str(tmp_path / "index"),
+                "RAG_LLM": "extractive", "RAG_CONFIG": str(tmp_path / "none.toml")} | extra)
     (tmp_path / "none.toml").write_text("")
     return env
 

@@ -74,9 +74,10 @@ def test_answer_streams_in_and_the_sources_panel_shows_the_cited_passage(page):
     first = page.locator("#rag-sources .rag-source").first
     assert "[1]" in first.locator(".rag-n").inner_text()
     assert "US-pushes-unified-Libyan-army" in first.locator(".rag-file").inner_text()
-    # The highlighted span holds the sentence the answer quotes.
+    # The cited span is highlighted, and within it the sentence the (extractive) answer quotes.
     quoted = re.sub(r"\s*\[\d+\]", "", answer.splitlines()[0]).strip().rstrip(".")
-    assert quoted[:60] in " ".join(first.locator("mark").inner_text().split())
+    assert quoted[:60] in " ".join(first.locator(".rag-span").inner_text().split())
+    assert quoted[:60] in " ".join(first.locator("mark.rag-quote").inner_text().split())
     page.screenshot(path=str(SCREENSHOT))
     assert page.requested_hosts <= {"127.0.0.1"}, f"outbound requests: {page.requested_hosts}"
 

@@ -18,7 +18,7 @@ from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
 from rag.errors import ConfigError, InputError, RagError
 from rag.loaders import SUPPORTED_SUFFIXES
 from ui import documents as docs
-from ui.render import esc_md, render_answer, render_error, render_sources, render_streaming
+from ui.render import esc_md, quotes_by_citation, render_answer, render_error, render_sources, render_streaming
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,12 @@ CSS = """
 .rag-score { font-weight: 400; font-size: 0.8em; color: var(--body-text-color-subdued); white-space: nowrap; }
 .rag-file { display: flex; flex-wrap: wrap; align-items: center; gap: 4px; font-size: 0.8em; color: var(--body-text-color-subdued); margin: 2px 0 6px; word-break: break-all; }
 .rag-passage { font-size: 0.9em; line-height: 1.45; white-space: pre-wrap; color: var(--body-text-color-subdued); }
-.rag-passage mark { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 1px; }
+.rag-passage .rag-span { background: #fef9c3; color: #1f2937; }
+.rag-passage mark.rag-quote { background: #fcd34d; color: #111827; font-weight: 600; border-radius: 3px; padding: 0 1px; }
+details.rag-source summary { cursor: pointer; list-style: none; }
+details.rag-source summary::before { content: "▸ "; color: var(--body-text-color-subdued); }
+details.rag-source[open] summary::before { content: "▾ "; }
+details.rag-source[open] { opacity: 0.85; }
 .rag-badge { padding: 0 6px; border-radius: 6px; white-space: nowrap; }
 .rag-ok { background: #dcfce7; color: #166534; }
 .rag-warn { background: #fef3c7; color: #92400e; }
@@ -207,7 +212,7 @@ class ChatApp:
                     result = event.result
                     chat[-1] = {"role": "assistant", "content": render_answer(result)}
                     history.append((question, result.answer))
-                    yield chat, render_sources(result.citations, self.settings), history, ""
+                    yield chat, render_sources(result.citations, self.settings, "", quotes_by_citation(result)), history, ""
         except RagError as exc:
             chat[-1] = {"role": "assistant", "content": render_error(str(exc))}
             yield chat, sources_html or render_sources([], self.settings), history, ""

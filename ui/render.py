@@ -73,25 +73,65 @@ def _support_badge(citation) -> str:
     return ""
 
 
-def render_sources(citations, settings: Settings, note: str = "") -> str:
-    """The numbered passages [1]..[n] of the current answer, in the answer's own numbering."""
+def quotes_by_citation(result) -> dict[int, list[str]]:
+    """For each passage number, the answer sentences that cite it, without their [n] markers."""
+    from rag.citations import strip_citations
+
+    quotes: dict[int, list[str]] = {}
+    for sentence in getattr(result, "sentences", None) or []:
+        for n in sentence.citations:
+            quotes.setdefault(n, []).append(strip_citations(sentence.text).strip().rstrip("."))
+    return quotes
+
+
+def _marked_span(span: str, quotes: list[str]) -> str:
+    """The cited span, with the parts the answer repeats word for word picked out more strongly.
+
+    An LLM paraphrases, so often nothing matches; an extractive answer quotes, and the reader sees
+    exactly which sentence of the passage it took.
+    """
+    hits = []
+    for quote in quotes:
+        at = span.find(quote) if len(quote) >= 12 else -1
+        if at >= 0:
+            hits.append((at, at + len(quote)))
+    out, pos = [], 0
+    for a, b in sorted(hits):
+        if a < pos:
+            continue  # overlapping quotes: keep the first
+        out += [esc(span[pos:a]), f'<mark class="rag-quote">{esc(span[a:b])}</mark>']
+        pos = b
+    out.append(esc(span[pos:]))
+    return f'<span class="rag-span">{"".join(out)}</span>'
+
+
+def render_sources(citations, settings: Settings, note: str = "", quotes: dict[int, list[str]] | None = None) -> str:
+    """The numbered passages [1]..[n] of the current answer, in the answer's own numbering.
+
+    Passages the answer cites are shown open; the others retrieved for context are folded away.
+    """
     if not citations:
         body = f'<div class="rag-empty">{esc(note or "Sources of the answer appear here.")}</div>'
         return f'<div class="rag-sources">{body}</div>'
+    quotes = quotes or {}
     cards = []
     for c in citations:
         before, span, after = source_context(settings, c.source, c.start, c.end, c.text)
-        cited = "rag-cited" if getattr(c, "cited", True) else "rag-uncited"
-        cards.append(
-            f'<div class="rag-source {cited}" id="rag-source-{int(c.n)}">'
-            f'<div class="rag-source-head"><span class="rag-n">[{int(c.n)}]</span> '
-            f'<span class="rag-title">{esc(c.title or c.source)}</span>'
-            f'<span class="rag-score" title="retrieval score">score {float(c.score):.3f}</span></div>'
-            f'<div class="rag-file">{esc(c.source)} · characters {int(c.start)}–{int(c.end)} {_support_badge(c)}</div>'
-            f'<div class="rag-passage">{esc(before)}<mark>{esc(span)}</mark>{esc(after)}</div>'
-            "</div>")
-    head = f'<div class="rag-note">{esc(note)}</div>' if note else ""
-    return f'<div class="rag-sources">{head}{"".join(cards)}</div>'
+        cited = getattr(c, "cited", True)
+        head = (f'<span class="rag-n">[{int(c.n)}]</span> '
+                f'<span class="rag-title">{esc(c.title or c.source)}</span>'
+                f'<span class="rag-score" title="retrieval score (hybrid: reciprocal-rank fusion; dense: cosine)">'
+                f'score {float(c.score):.3f}</span>')
+        body = (f'<div class="rag-file">{esc(c.source)} · characters {int(c.start)}–{int(c.end)} {_support_badge(c)}</div>'
+                f'<div class="rag-passage">{esc(before)}{_marked_span(span, quotes.get(int(c.n), []))}{esc(after)}</div>')
+        if cited:
+            cards.append(f'<div class="rag-source rag-cited" id="rag-source-{int(c.n)}">'
+                         f'<div class="rag-source-head">{head}</div>{body}</div>')
+        else:
+            cards.append(f'<details class="rag-source rag-uncited" id="rag-source-{int(c.n)}">'
+                         f'<summary class="rag-source-head">{head}</summary>{body}</details>')
+    top = f'<div class="rag-note">{esc(note)}</div>' if note else ""
+    return f'<div class="rag-sources">{top}{"".join(cards)}</div>'
 
 
 # --- answers in the chat ------------------------------------------------------------------------
