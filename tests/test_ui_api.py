@@ -279,3 +279,19 @@ def test_rag_serve_is_ready_quickly_on_an_existing_index(default_index, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_ask_endpoint_works_with_only_a_question(client):
+    result = client.predict("Which general met with General Mohammed al-Haddad in Botswana?", api_name="/ask")
+    assert result["citations"] and not result["refused"]
+    assert client.predict("   ", api_name="/ask")["error"].startswith("the question is empty")
+
+
+def test_a_password_protects_the_app_and_its_api(tmp_path_factory):
+    from gradio_client import Client
+
+    with running_ui(tmp_path_factory.mktemp("ui-auth"), auth_user="alice", auth_password="s3cret") as (url, _):
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict("Who is Langley?", api_name="/ask")
+        result = Client(url, auth=("alice", "s3cret"), verbose=False).predict("Who is Langley?", api_name="/ask")
+        assert "error" not in result

@@ -212,9 +212,14 @@ class ChatApp:
                     result = event.result
                     chat[-1] = {"role": "assistant", "content": render_answer(result)}
                     history.append((question, result.answer))
-                    yield chat, render_sources(result.citations, self.settings, "", quotes_by_citation(result)), history, ""
+                    note = "No passage of the documents answers this question." if result.refused else ""
+                    yield chat, render_sources(result.citations, self.settings, note, quotes_by_citation(result)), history, ""
         except RagError as exc:
             chat[-1] = {"role": "assistant", "content": render_error(str(exc))}
+            yield chat, sources_html or render_sources([], self.settings), history, ""
+        except Exception as exc:  # a bug or a crashed backend: say so in the chat, keep the session usable
+            log.exception("answering failed")
+            chat[-1] = {"role": "assistant", "content": render_error(f"internal error ({type(exc).__name__}); see the server log")}
             yield chat, sources_html or render_sources([], self.settings), history, ""
 
     # --- API -------------------------------------------------------------------------------------
