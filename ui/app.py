@@ -318,7 +318,7 @@ def build_app(settings: Settings, retriever=None):
                     sources = gr.HTML(render_sources([], settings), elem_id="rag-sources", js_on_load=None)
         with gr.Tab("Documents"):
             status = gr.Markdown("", elem_id="rag-doc-status")
-            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=app.table,
+            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=[],  # filled on page load
                                  interactive=False, elem_id="rag-docs", wrap=True,
                                  column_widths=["34%", "42%", "8%", "16%"])
             with gr.Row():
