@@ -17,7 +17,7 @@ def running_ui(tmp: Path, extra_files: dict[str, str] | None = None, **overrides
     shutil.copytree(DEFAULT_CORPUS, tmp / "corpus")
     for name, text in (extra_files or {}).items():
         (tmp / "corpus" / name).write_text(text, encoding="utf-8")
-    settings = make_settings(tmp, llm="extractive", port=free_port(), **overrides)
+    settings = make_settings(tmp, **({"llm": "extractive", "port": free_port()} | overrides))
     ingest(settings, show_progress=False)
     demo = build_app(settings)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
