@@ -33,6 +33,8 @@ DISTRACTORS = ["perlcheat", "perlnumber", "perlstyle", "perllol", "perlmodinstal
                "perlintro", "perlpod", "perlmod", "perldsc", "perlootut", "perlsec", "perlrebackslash", "perlref",
                "perlobj", "perluniintro", "perldebug", "perlrecharclass", "perlperf", "perlpacktut", "perldata",
                "perlsyn", "perlrun"]
+SWEEP = ",".join(["dense", "bm25"] + [f"hybrid:rrf_k={k}" for k in (5, 20, 60, 120)]
+                 + [f"hybrid:candidates={n}" for n in (10, 60, 100)])
 MIN_ANSWER_CHARS = 100  # shorter answers are cross-references ("See perlfaq5"), not answers
 GOLD_ANSWER_CHARS = 400
 # "(contributed by brian d foy)" heads dozens of answers: as evidence it would make every chunk that
@@ -141,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--distractors", type=int, default=len(DISTRACTORS),
                    help=f"how many non-FAQ perl pages to add to the corpus (0-{len(DISTRACTORS)}, default all)")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--sweep", action="store_true",
+                   help="tuning sweep instead: hybrid with several rrf_k and candidates values "
+                        "(query embeddings cached, so latency figures are not meaningful)")
     p.add_argument("--build-only", action="store_true", help="write the corpus and question file, do not evaluate")
     p.add_argument("--quiet", action="store_true")
     return p
@@ -159,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from eval import run
 
+    configs, out = (SWEEP, args.out.with_name(args.out.name + "-sweep")) if args.sweep else (args.configs, args.out)
     forwarded = ["--questions", str(questions), "--corpus", str(corpus), "--index", str(args.cache / "index"),
-                 "--out", str(args.out), "--configs", args.configs, "--retrieval-only"]
+                 "--out", str(out), "--configs", configs, "--retrieval-only"]
+    forwarded += ["--cache-query-embeddings"] if args.sweep else []
     forwarded += ["--limit", str(args.limit)] if args.limit else []
     forwarded += ["--quiet"] if args.quiet else []
     return run.main(forwarded)

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay-history", action="store_true",
                    help="answer a follow-up's earlier questions first, so the rewriter sees real answers")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--cache-query-embeddings", action="store_true",
+                   help="embed each question once for all configurations (fast sweeps of rrf_k/candidates; "
+                        "retrieval latency is then not meaningful after the first configuration)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -250,6 +253,16 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
     return records
 
 
+def cache_query_embeddings() -> None:
+    """Memoize the retriever's query embedding in this process (a sweep asks the same questions
+    under many configurations; only the fusion differs)."""
+    import functools
+
+    import rag.retrieve
+
+    rag.retrieve.embed_query = functools.lru_cache(maxsize=8192)(rag.retrieve.embed_query)
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     from eval import report, scoring
 
@@ -260,6 +273,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         questions = questions[:args.limit]
     configs = parse_configs(args.configs)
     base = base_settings(args)
+    if args.cache_query_embeddings:
+        cache_query_embeddings()
     started = time.perf_counter()
     results: dict[str, dict] = {}
     judges: dict[Path, object] = {}
@@ -273,6 +288,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                                 "summary": scoring.summarize(records), "records": records}
     run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
            "llm": None if args.retrieval_only else base.llm, "retrieval_only": args.retrieval_only,
+           "query_embeddings_cached": args.cache_query_embeddings,
            "questions": len(questions), "seconds": round(time.perf_counter() - started, 1),
            "settings": {k: v for k, v in base.as_dict().items()
                         if k in ("chunk_size", "chunk_overlap", "top_k", "rrf_k", "candidates", "answer_passages")},
