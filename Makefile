@@ -76,7 +76,8 @@ eval-external: install
 	$(BIN)/python -m eval.external
 
 bench: install-local
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_answer.py
 
 reliability: install-local
 	$(BIN)/python -m pytest -q -m reliability tests/reliability

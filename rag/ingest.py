@@ -209,7 +209,7 @@ def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True
                     continue
                 batch.append(pending)
                 batch_chunks += len(pending.ids)
-                if batch_chunks >= settings.embed_batch_size * 8:
+                if batch_chunks >= settings.embed_batch_size * 2:
                     report.chunks_added += _embed_and_write(store, batch, settings, progress)
                     batch, batch_chunks = [], 0
             report.chunks_added += _embed_and_write(store, batch, settings, progress)
