@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 from rag import bm25
 from rag.config import RETRIEVAL_MODES, Settings
@@ -111,7 +112,10 @@ class Retriever:
             hits = self.lexical(question, k)
         else:
             hits = reciprocal_rank_fusion([self.dense(question, pool), self.lexical(question, pool)],
-                                          self.settings.rrf_k)[:k]
+                                          self.settings.rrf_k)
+            hits = hits[:pool] if self.settings.reranker_path else hits[:k]
+        if self.settings.reranker_path:
+            hits = rerank(question, hits, self.settings.reranker_path)[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
         return hits
@@ -132,3 +136,28 @@ def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int) -> list[Hit]:
         hit.score = totals[cid]
         hit.scores["rrf"] = totals[cid]
     return sorted(fused.values(), key=lambda h: h.score, reverse=True)
+
+
+@lru_cache(maxsize=2)
+def _cross_encoder(path: str):
+    from pathlib import Path
+
+    if not Path(path).is_dir():
+        raise BackendError(f"reranker_path {path} is not a folder holding a sentence-transformers cross-encoder")
+    from sentence_transformers import CrossEncoder
+
+    try:
+        return CrossEncoder(path, device="cpu")
+    except Exception as exc:
+        raise BackendError(f"cannot load the cross-encoder at {path}: {exc}") from None
+
+
+def rerank(question: str, hits: list[Hit], path: str) -> list[Hit]:
+    """Optional second stage: a cross-encoder reads question and passage together."""
+    if not hits:
+        return hits
+    scores = _cross_encoder(path).predict([(question, h.text) for h in hits])
+    for hit, score in zip(hits, scores):
+        hit.scores["rerank"] = float(score)
+        hit.score = float(score)
+    return sorted(hits, key=lambda h: h.score, reverse=True)

