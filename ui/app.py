@@ -172,12 +172,14 @@ class ChatApp:
         return Answerer(settings, retriever=SessionRetriever(self.retriever, settings.retrieval_mode))
 
     def warm_up(self) -> None:
-        """Load the embedding model and BM25 index in the background so the first answer is quick."""
+        """Load the embedding model, BM25 index and LLM in the background so the first answer is quick."""
         try:
             from rag.embedding import embed_query
 
             self.retriever.refresh()
             embed_query("warm up")
+            if self.settings.llm != "extractive":
+                self.answerer(self.settings).backend()  # loads the local model now, not on the first question
         except Exception as exc:  # the first question will report the same problem properly
             log.warning("warm-up failed: %s", exc)
 
@@ -376,10 +378,11 @@ def serve(settings: Settings) -> int:
     started = time.perf_counter()
     launch_auth(settings)
     demo = build_app(settings)
-    threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
     print(f"Starting the chat UI on http://{settings.host}:{settings.port} (Ctrl-C stops it)", file=sys.stderr)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
     print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port}", file=sys.stderr)
+    # Models load once the page is up, so they never delay it; a question asked meanwhile just waits.
+    threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
     try:
         demo.block_thread()
     except KeyboardInterrupt:
