@@ -62,7 +62,7 @@ class Settings:
     max_question_chars: int = 2000
 
     # Ingestion
-    max_file_mb: float = 100.0
+    max_file_mb: float = 20.0  # larger files are skipped with a warning (a 20 MB text is ~30,000 chunks)
     embed_batch_size: int = 64
 
     # UI
@@ -72,6 +72,12 @@ class Settings:
     auth_password: str = ""
     allow_open: bool = False
     upload_max_mb: float = 20.0
+
+    def __post_init__(self) -> None:
+        # Library callers pass plain strings for folders; every consumer expects a Path.
+        for f in fields(self):
+            if f.type in ("Path", Path) and not isinstance(getattr(self, f.name), Path):
+                object.__setattr__(self, f.name, Path(getattr(self, f.name)))
 
     @property
     def chroma_path(self) -> Path:

@@ -18,9 +18,9 @@ from rag import bm25
 from rag.chunking import chunk_text
 from rag.config import Settings
 from rag.embedding import embed_texts
-from rag.errors import IndexBusyError, InputError
+from rag.errors import BackendError, IndexBusyError, InputError
 from rag.loaders import SUPPORTED_SUFFIXES, LoadedDocument, UnreadableFile, load_document
-from rag.store import FileRecord, Store
+from rag.store import FileRecord, Store, chroma_errors
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,12 @@ class _Lock:
     """One ingest at a time per index; a second one waits briefly, then refuses."""
 
     def __init__(self, settings: Settings, wait_s: float):
-        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.index_dir.mkdir(parents=True, exist_ok=True)
+            (settings.index_dir / "ingest.lock").touch()
+        except OSError as exc:
+            raise BackendError(f"cannot write to the index directory {settings.index_dir}: {exc.strerror} "
+                               "(set RAG_INDEX_DIR to a writable folder)") from None
         self.lock = FileLock(str(settings.index_dir / "ingest.lock"))
         self.wait_s = wait_s
 
@@ -192,7 +197,7 @@ def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True
     started = time.perf_counter()
     report = IngestReport()
     files = scan_corpus(settings.corpus_dir, report)
-    with _Lock(settings, lock_wait_s):
+    with _Lock(settings, lock_wait_s), chroma_errors(settings):
         store = Store(settings)
         todo, _ = _reconcile(store, files, rebuild, report)
         batch: list[_Pending] = []

@@ -15,7 +15,7 @@ from rag import bm25
 from rag.config import RETRIEVAL_MODES, Settings
 from rag.embedding import embed_query
 from rag.errors import BackendError, InputError
-from rag.store import Store
+from rag.store import Store, chroma_errors
 
 
 @dataclass
@@ -68,7 +68,8 @@ class Retriever:
         with self._lock:
             path = self.settings.bm25_path
             try:
-                bm25.ensure_current(self.store, path)
+                with chroma_errors(self.settings):
+                    bm25.ensure_current(self.store, path)
             except OSError:
                 pass  # read-only index folder: fall back to the persisted one
             signature = bm25.stored_signature(path)
@@ -77,13 +78,12 @@ class Retriever:
                 self._bm25_signature = signature
 
     def dense(self, question: str, n: int) -> list[Hit]:
-        if self.store.chunks.count() == 0:
-            return []
-        try:
-            got = self.store.chunks.query(query_embeddings=[embed_query(question)], n_results=n,
+        vector = embed_query(question)
+        with chroma_errors(self.settings):
+            if self.store.chunks.count() == 0:
+                return []
+            got = self.store.chunks.query(query_embeddings=[vector], n_results=n,
                                           include=["documents", "metadatas", "distances"])
-        except Exception as exc:
-            raise BackendError(f"Chroma query failed: {exc}") from None
         return [_hit(cid, text, meta, 1.0 - dist, "dense")
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
 

@@ -11,11 +11,12 @@ llama-index's ChromaVectorStore is not used for writes: it serializes every node
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.config import Settings
-from rag.errors import BackendError
+from rag.errors import BackendError, RagError
 
 FILES_SUFFIX = "__files"
 
@@ -27,6 +28,27 @@ class FileRecord:
     chunks: int
     title: str
     ingested_at: float
+
+
+def _where(settings: Settings) -> str:
+    if settings.uses_chroma_server:
+        return (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}",
+                "Is `chroma run` up? Check RAG_CHROMA_HOST/RAG_CHROMA_PORT.")
+    return (f"the Chroma index at {settings.chroma_path}",
+            "Check that the index directory exists and is writable (RAG_INDEX_DIR).")
+
+
+@contextmanager
+def chroma_errors(settings: Settings):
+    """Chroma raises transport and storage errors of many types; the user needs one clear message.
+    Nothing is cached across the failure, so the next call works again once Chroma is back."""
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as exc:
+        where, hint = _where(settings)
+        raise BackendError(f"{where} failed: {type(exc).__name__}: {exc}. {hint}") from None
 
 
 def _chroma_settings():
@@ -45,9 +67,9 @@ def _client(path: str, host: str, port: int):
         return chromadb.PersistentClient(path=path, settings=_chroma_settings())
     except Exception as exc:
         where = f"Chroma server at {host}:{port}" if host else f"Chroma index at {path}"
-        raise BackendError(f"cannot open the {where}: {exc}. "
-                           + ("Is `chroma run` up? Check RAG_CHROMA_HOST/RAG_CHROMA_PORT."
-                              if host else "Check that the index directory is writable (RAG_INDEX_DIR).")) from None
+        hint = ("Is `chroma run` up? Check RAG_CHROMA_HOST/RAG_CHROMA_PORT." if host
+                else "Check that the index directory is writable (RAG_INDEX_DIR).")
+        raise BackendError(f"cannot open the {where}: {exc}. {hint}") from None
 
 
 class Store:
@@ -58,9 +80,10 @@ class Store:
                 settings.chroma_path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise BackendError(f"cannot create the index directory {settings.chroma_path}: {exc.strerror}") from None
-        self.client = _client(str(settings.chroma_path), settings.chroma_host, settings.chroma_port)
-        self.chunks = self._collection(settings.collection)
-        self.files = self._collection(settings.collection + FILES_SUFFIX)
+        with chroma_errors(settings):
+            self.client = _client(str(settings.chroma_path), settings.chroma_host, settings.chroma_port)
+            self.chunks = self._collection(settings.collection)
+            self.files = self._collection(settings.collection + FILES_SUFFIX)
 
     def _collection(self, name: str):
         try:
