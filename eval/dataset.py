@@ -20,6 +20,7 @@ class Question:
     answerable: bool = True
     history: list[str] = field(default_factory=list)
     keywords: list[list[str]] = field(default_factory=list)
+    kind: str = ""  # optional label (single-fact, follow-up, ...): the report breaks scores down by it
 
 
 def _string_list(value, what: str, where: str) -> list[str]:
@@ -58,6 +59,7 @@ def parse_question(obj, where: str, fallback_id: str) -> Question:
         evidence=_string_list(obj.get("evidence"), "evidence", where), answerable=answerable,
         history=_string_list(obj.get("history"), "history", where),
         keywords=_keyword_groups(obj.get("keywords"), where),
+        kind=str(obj.get("kind") or ""),
     )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from eval.scoring import failure_weight
 
 # (summary key, column title) in the order tables show them; absent metrics are left out.
-RETRIEVAL_COLUMNS = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5")]
+RETRIEVAL_COLUMNS = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("mrr", "MRR"), ("ndcg@5", "nDCG@5"),
+                     ("evidence_recall@5", "evidence recall@5")]
 ANSWER_COLUMNS = [("keyword", "keyword acc."), ("token_f1", "token F1"), ("semantic", "semantic sim."),
                   ("citation_validity", "citation validity"), ("support_rate", "support rate"),
                   ("refusal_precision", "refusal P"), ("refusal_recall", "refusal R"),
@@ -67,7 +68,7 @@ def summary_table(run: dict) -> str:
     """Plain-text table for the terminal."""
     keys = [k for k, _ in _columns(run, RETRIEVAL_COLUMNS + ANSWER_COLUMNS[:3] + ANSWER_COLUMNS[5:]
                                    + [LATENCY_COLUMNS[0], LATENCY_COLUMNS[4], LATENCY_COLUMNS[5]])]
-    short = {"citation_validity": "cit.ok", "refusal_precision": "refP", "refusal_recall": "refR",
+    short = {"evidence_recall@5": "evRec@5", "citation_validity": "cit.ok", "refusal_precision": "refP", "refusal_recall": "refR",
              "false_refusal_rate": "falseRef", "retrieve_s_p50": "ret p50 s", "total_s_p50": "tot p50 s",
              "total_s_p95": "tot p95 s", "token_f1": "F1", "semantic": "sim", "keyword": "kw"}
     width = max([len(n) for n in run["configs"]] + [13])
@@ -80,6 +81,29 @@ def summary_table(run: dict) -> str:
 
 
 # --- markdown -----------------------------------------------------------------------------------
+BREAKDOWN = [("hit@3", "hit@3"), ("mrr", "MRR"), ("keyword", "keyword acc."), ("token_f1", "token F1")]
+
+
+def kind_breakdown(run: dict) -> list[str]:
+    """Per question kind (when the file labels them): where a configuration wins or loses."""
+    from eval.metrics import mean
+
+    kinds = sorted({r.get("kind") for c in run["configs"].values() for r in c["records"]} - {"", None})
+    if not kinds:
+        return []
+    lines = ["## By question kind", "",
+             "| kind | configuration | questions | " + " | ".join(t for _, t in BREAKDOWN) + " | refused |",
+             "|---|---|---:|" + "---:|" * (len(BREAKDOWN) + 1)]
+    for kind in kinds:
+        for name, c in run["configs"].items():
+            records = [r for r in c["records"] if r.get("kind") == kind]
+            cells = [_fmt(mean(r["scores"].get(key) for r in records)) for key, _ in BREAKDOWN]
+            refused = [r["refused"] for r in records if r.get("refused") is not None]
+            cells.append(f"{sum(refused)}/{len(refused)}" if refused else "–")
+            lines.append(f"| {kind} | {name} | {len(records)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _clip(text: str | None, n: int = 160) -> str:
     text = " ".join((text or "").split()).replace("|", "\\|")
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -123,7 +147,10 @@ def markdown(run: dict) -> str:
         f"- wall time: {run['seconds']} s", "",
         "## Retrieval (answerable questions with evidence)", "",
         "A passage is relevant when, lower-cased and whitespace-collapsed, it contains an evidence string "
-        "or a run of at least 50 characters of one. Best value per column in bold.", "",
+        "or a run of at least 50 characters of one. nDCG@5 counts every relevant chunk in the index (a long "
+        "answer spread over many chunks lowers the ideal). Evidence recall@5: share of a question's evidence "
+        "strings found in the top 5 (matters for questions needing several passages). Best value per column "
+        "in bold.", "",
         table(run, RETRIEVAL_COLUMNS), "",
         "![hit@k](hit_at_k.png)", "",
     ]
@@ -134,6 +161,7 @@ def markdown(run: dict) -> str:
                   "questions (a refusal scores 0). Refusal P/R treat *unanswerable* as the positive class; "
                   "false refusals are the share of answerable questions refused.", "",
                   answers, ""]
+    parts += kind_breakdown(run)
     parts += ["## Latency", "", table(run, LATENCY_COLUMNS), "", "![latency](latency.png)", "",
               "## Configurations", ""]
     for name, c in run["configs"].items():

@@ -168,10 +168,10 @@ def hit_record(hit, relevant_ids: set[str]) -> dict:
 
 
 def new_record(q: Question, config: EvalConfig) -> dict:
-    return {"id": q.id, "config": config.name, "question": q.question, "history": q.history,
+    return {"id": q.id, "kind": q.kind, "config": config.name, "question": q.question, "history": q.history,
             "answerable": q.answerable, "gold_answer": q.answer, "evidence": q.evidence,
             "keywords": q.keywords, "standalone_question": None, "answer": None, "refused": None,
-            "citations": [], "sentences": [], "retrieved": [], "relevant_in_index": 0,
+            "citations": [], "sentences": [], "retrieved": [], "relevant_in_index": 0, "evidence_found": [],
             "timings": {}, "llm": None, "error": None}
 
 
@@ -205,6 +205,8 @@ def _as_dict(obj) -> dict:
 def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge, replay: bool = False) -> dict:
     from rag.errors import BackendError, RagError
 
+    from eval.metrics import is_relevant
+
     record = new_record(q, config)
     try:
         if answerer is not None:
@@ -222,6 +224,8 @@ def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judg
     relevant = judge.relevant_ids(q.evidence) if q.answerable else set()
     record["relevant_in_index"] = len(relevant)
     record["retrieved"] = [hit_record(h, relevant) for h in hits]
+    # Multi-part questions: which evidence strings the top passages cover (hit@k needs only one).
+    record["evidence_found"] = [any(is_relevant(h.text, [e]) for h in hits) for e in q.evidence] if q.answerable else []
     return record
 
 

@@ -21,6 +21,9 @@ def retrieval_scores(record: dict) -> dict:
     scores = {f"hit@{k}": metrics.hit_at(relevance, k) for k in RANK_CUTOFFS}
     scores["mrr"] = metrics.reciprocal_rank(relevance)
     scores[f"ndcg@{NDCG_K}"] = metrics.ndcg_at(relevance, NDCG_K, record.get("relevant_in_index"))
+    found = record.get("evidence_found") or []
+    if found:
+        scores[f"evidence_recall@{NDCG_K}"] = sum(found) / len(found)
     return scores
 
 

@@ -13,13 +13,16 @@ from eval.run import main, parse_configs
 from eval.dataset import EvalInputError
 
 REPO = Path(__file__).resolve().parents[1]
-PICKED = ["a01", "b06", "x02", "f01", "u01", "u08"]  # single fact, multi-fact, both articles, follow-up, unanswerable x2
+# single fact, unanswerable, follow-up, multi-fact, both articles, off-topic; the first three suffice
+# for the (slower) answering run.
+PICKED = ["a01", "u01", "f01", "b06", "x02", "u08"]
 
 
 @pytest.fixture
 def small_questions(tmp_path) -> Path:
-    lines = [line for line in (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-             if json.loads(line)["id"] in PICKED]
+    by_id = {json.loads(line)["id"]: line
+             for line in (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()}
+    lines = [by_id[qid] for qid in PICKED]
     path = tmp_path / "questions.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -63,10 +66,10 @@ def test_retrieval_only_run_writes_reports(default_index, small_questions, tmp_p
 def test_extractive_run_scores_answers_citations_and_refusals(default_index, small_questions, tmp_path):
     pytest.importorskip("rag.answer")
     out = tmp_path / "out"
-    assert _run(default_index, small_questions, out, "--llm", "extractive", "--configs", "hybrid", "--limit", "5") == 0
+    assert _run(default_index, small_questions, out, "--llm", "extractive", "--configs", "hybrid", "--limit", "3") == 0
     report = _check_outputs(out, ["hybrid"])
     summary = report["configs"]["hybrid"]["summary"]
-    assert summary["questions"] == 5
+    assert summary["questions"] == 3
     for key in ("keyword", "token_f1", "semantic", "refusal_recall", "false_refusal_rate", "total_s_p50"):
         assert summary.get(key) is not None, key
     for r in report["configs"]["hybrid"]["records"]:
