@@ -7,6 +7,9 @@ Numbering: the passages shown to the model are numbered [1]..[n] in the order of
 `AnswerResult.citations` (retrieval rank), which is also the order the CLI, the JSON and the UI show.
 
 Refusals: `refused=True`, `answer == REFUSAL` and no citation is cited (`cited=False` everywhere).
+Three checks refuse: the retrieval-evidence floor (best dense cosine < refusal_min_score), the
+model's own verdict (it answers the fixed phrase, or an uncited "not mentioned" variant), and the
+citation check when not one sentence of the answer is supported by the passages.
 `citations` holds the passages the model saw when the model itself refused, and is empty when the
 retrieval-evidence floor refused before any passage was shown (off-topic question).
 """
@@ -210,6 +213,12 @@ class Answerer:
         split = split_answer(answer)
         verdicts = check_sentences(split, {c.n: c.text for c in citations}, self.settings.support_threshold)
         sentences = [AnswerSentence(text, cites, ok) for (text, cites), ok in zip(split, verdicts)]
+        if sentences and not any(s.supported for s in sentences):
+            # Nothing in the answer is backed by the passages: the model answered from its own
+            # knowledge (e.g. a population figure the documents never give). Refuse instead.
+            for c in citations:
+                c.cited, c.supported = False, None
+            return self._result(run, REFUSAL, True, citations, [], evidence)
         for c in citations:
             citing = [s for s in sentences if c.n in s.citations]
             c.cited = bool(citing)

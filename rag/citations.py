@@ -67,7 +67,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     for piece in pieces:
         lead = re.match(r"(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+", piece)
         if lead and sentences:
-            sentences[-1][0] += lead.group(0)
+            sentences[-1][0] += " " + lead.group(0).strip()
             piece = piece[lead.end():].strip()
         if piece and strip_citations(piece):
             sentences.append([piece, None])

@@ -19,7 +19,7 @@ WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = set("""a an the and or but of to in on at by for with from as is are was were be been being do does
 did what who whom whose which when where why how that this these those it its he she they them his her their
 there here about into than then so if not no yes can could would should will shall may might has have had
-i you we me my our your us please tell explain describe give according document documents text""".split())
+i you we me my our your please tell explain describe give according document documents text""".split())
 # Words that make a question lean on the conversation ("Where did he meet them?").
 ANAPHORA = set("""he she him her his hers they them their theirs it its this that these those there then
 such same former latter""".split())

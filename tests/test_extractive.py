@@ -1,0 +1,76 @@
+"""The extractive answerer and the helpers the LLM path shares with it (deterministic, no LLM)."""
+from __future__ import annotations
+
+from rag.answer import trim_window
+from rag.extractive import cite, content_words, extractive_answer, heuristic_rewrite, needs_rewrite, score_sentences
+
+TEXTS = [
+    "Posted by someone. The conference was held in Gaborone, Botswana. Langley is a Marine general.",
+    "Meanwhile, the Tripoli-based government arrested three Russians in Tripoli. It is far from here.",
+]
+
+
+def test_cite_puts_marker_before_final_punctuation():
+    assert cite("He met them.", 2) == "He met them [2]."
+    assert cite("Really?”", 1) == "Really [1]?”"
+    assert cite("no stop", 3) == "no stop [3]."
+
+
+def test_best_sentence_is_quoted_verbatim_with_its_passage_number():
+    answer = extractive_answer("Where was the conference held?", TEXTS)
+    assert answer.startswith("The conference was held in Gaborone, Botswana [1].")
+
+
+def test_sentence_from_second_passage_cites_2():
+    answer = extractive_answer("How many Russians were arrested in Tripoli?", TEXTS)
+    assert answer.startswith("Meanwhile, the Tripoli-based government arrested three Russians in Tripoli [2].")
+
+
+def test_deterministic():
+    q = "Who is Langley?"
+    assert extractive_answer(q, TEXTS) == extractive_answer(q, TEXTS)
+
+
+def test_nothing_relevant_gives_none():
+    assert extractive_answer("How do I bake banana bread?", TEXTS) is None
+
+
+def test_at_most_two_sentences_and_no_duplicates():
+    texts = [TEXTS[0], TEXTS[0]]  # overlapping chunks repeat sentences
+    answer = extractive_answer("Where was the conference held?", texts)
+    assert answer.count("Gaborone") == 1
+
+
+def test_scores_cover_every_sentence_with_offsets():
+    scored = score_sentences("Botswana", TEXTS)
+    assert len(scored) == 5
+    for s in scored:
+        assert TEXTS[s.passage][s.start:s.end].strip() == s.text
+
+
+def test_needs_rewrite():
+    assert needs_rewrite("Where did he meet them?")
+    assert needs_rewrite("What about Tripoli?")
+    assert needs_rewrite("And Benghazi?")
+    assert not needs_rewrite("Where was the 2024 African Defense Chiefs Conference held?")
+
+
+def test_heuristic_rewrite_carries_the_previous_question_and_names():
+    history = [("Who is Khaled Haftar?", "Khaled Haftar heads the Security Unit of the Libyan National Army [1].")]
+    rewritten = heuristic_rewrite("Who did he meet in Benghazi?", history)
+    assert rewritten.startswith("Who did he meet in Benghazi?")
+    assert "Khaled Haftar" in rewritten and "haftar" in rewritten.lower()
+    assert heuristic_rewrite("Who did he meet?", []) == "Who did he meet?"
+    independent = "Where was the 2024 African Defense Chiefs Conference held?"
+    assert heuristic_rewrite(independent, history) == independent
+
+
+def test_content_words_drop_stopwords():
+    assert content_words("Who is the commander of US Africa Command?") == {"commander", "us", "africa", "command"}
+
+
+def test_trim_window_grows_around_best_sentence_within_budget():
+    spans = [(0, 100, 0.1), (101, 200, 0.9), (201, 300, 0.5), (301, 400, 0.2)]
+    assert trim_window(spans, 200) == (101, 300)
+    assert trim_window(spans, 50) == (101, 200)  # the best sentence is kept even when longer
+    assert trim_window(spans, 1000) == (0, 400)
