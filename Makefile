@@ -80,7 +80,7 @@ bench: install-local
 	$(BIN)/python bench/bench_answer.py
 
 reliability: install-local
-	$(BIN)/python -m pytest -q -m reliability tests/reliability
+	$(BIN)/python -m pytest -q -m reliability tests/reliability $(PYTEST_ARGS)
 
 clean-index:
 	rm -rf .index
