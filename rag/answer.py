@@ -158,13 +158,15 @@ class Answerer:
             backend = self.backend()  # load (or fail) before any work, so errors come first
         run.standalone = self.standalone_question(run.question, list(history))
         run.mark("rewrite_s")
-        hits = self.retriever.search(run.standalone, k=max(self.settings.answer_passages, 1))
+        # k and mode passed explicitly: a retriever shared by the UI carries its own settings.
+        hits = self.retriever.search(run.standalone, k=self.settings.top_k, mode=self.settings.retrieval_mode)
+        hits = hits[:max(1, min(self.settings.answer_passages, self.settings.top_k))]
         evidence = evidence_score(run.standalone, hits)
         run.mark("retrieve_s")
         if not hits or evidence < self.settings.refusal_min_score:
             yield from self._refuse(run, [], evidence)
             return
-        citations = build_citations(run.standalone, hits[:self.settings.answer_passages], self.settings.passage_chars)
+        citations = build_citations(run.standalone, hits, self.settings.passage_chars)
         yield SourcesEvent(citations=citations, standalone_question=run.standalone)
         if self.uses_llm:
             text = yield from self._generate(run, backend, citations)

@@ -214,3 +214,13 @@ def test_chat_keeps_history_for_follow_ups(default_index):
     text = out.getvalue()
     assert "(searching for: Where did he meet the US delegation?" in text
     assert "Benghazi" in text
+
+
+def test_shared_retriever_follows_the_answerers_mode_and_k(default_index):
+    from rag.retrieve import Retriever
+
+    shared = Retriever(default_index)  # hybrid, top_k 5
+    answerer = Answerer(default_index.replace(llm="extractive", retrieval_mode="bm25", top_k=2), retriever=shared)
+    result = answerer.ask("Who is the commander of US Africa Command?")
+    assert 1 <= len(result.citations) <= 2
+    assert "Langley" in result.answer
