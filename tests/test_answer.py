@@ -224,3 +224,69 @@ def test_shared_retriever_follows_the_answerers_mode_and_k(default_index):
     result = answerer.ask("Who is the commander of US Africa Command?")
     assert 1 <= len(result.citations) <= 2
     assert "Langley" in result.answer
+
+
+# --- openai backend against a minimal OpenAI-compatible server (the server is outside the project) -------
+
+class _ChatCompletions:
+    """Just enough of POST /v1/chat/completions (streamed and not) for OpenAILike."""
+
+    reply = "General Michael Langley commands US Africa Command [1]."
+
+    @classmethod
+    def serve(cls):
+        import http.server
+        import threading
+
+        seen: list[dict] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                seen.append(body)
+                base = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for word in cls.reply.split(" "):
+                        chunk = {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": word + " "},
+                                                      "finish_reason": None}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                out = {**base, "object": "chat.completion", "usage": {"prompt_tokens": 1, "completion_tokens": 1,
+                                                                       "total_tokens": 2},
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": cls.reply},
+                                    "finish_reason": "stop"}]}
+                data = json.dumps(out).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server, seen
+
+
+def test_openai_backend_streams_and_cites(default_index):
+    server, seen = _ChatCompletions.serve()
+    try:
+        settings = default_index.replace(llm="openai", openai_model="served-model", max_new_tokens=33,
+                                         openai_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1")
+        events = list(Answerer(settings).stream("Who is the commander of US Africa Command?"))
+    finally:
+        server.shutdown()
+    tokens = [e for e in events if isinstance(e, TokenEvent)]
+    result = events[-1].result
+    assert len(tokens) > 3 and not result.refused
+    assert result.citations[0].cited and result.sentences[0].supported
+    assert result.llm == "openai:served-model"
+    request = seen[-1]
+    assert request["model"] == "served-model" and request["max_tokens"] == 33
+    assert request["messages"][0]["role"] == "system" and '<passage id="1"' in request["messages"][1]["content"]
