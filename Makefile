@@ -70,10 +70,10 @@ test: install-local browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 eval: install-local
-	$(BIN)/python -m eval
+	$(BIN)/python -m eval $(EVAL_ARGS)
 
 eval-external: install
-	$(BIN)/python -m eval.external
+	$(BIN)/python -m eval.external $(EVAL_ARGS)
 
 bench: install-local
 	$(BIN)/python bench/bench_ingest.py
