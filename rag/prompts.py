@@ -25,8 +25,8 @@ SYSTEM_PROMPT = (
 QA_TEMPLATE = PromptTemplate(
     "{passages}\n\n"
     "Question: {question}\n"
-    "Answer in one or two sentences. After each sentence write the number of the passage it comes "
-    "from in square brackets, for example: The meeting was held in Rome [2]. "
+    "Answer in one or two full sentences. After each sentence write the number of the passage it "
+    "comes from in square brackets. "
     f"If the passages do not say, write only: {REFUSAL}"
 )
 
