@@ -178,17 +178,70 @@ def _write(store: Store, pending: _Pending, vectors: list[list[float]]) -> None:
                                      pending.doc.title, time.time()))
 
 
-def _embed_and_write(store: Store, batch: list[_Pending], settings: Settings, progress) -> int:
-    """One embedding call over several files' chunks (bigger batches pad less), then their writes."""
-    texts = [t for p in batch for t in p.embed_texts]
-    vectors = embed_texts(texts, settings.embed_batch_size) if texts else []
+def _write_batch(store: Store, batch: list[_Pending], vectors: list[list[float]], progress) -> None:
     at = 0
     for pending in batch:
         n = len(pending.ids)
         _write(store, pending, vectors[at:at + n])
         at += n
         progress.update(1)
-    return len(texts)
+
+
+def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: IngestReport, progress):
+    """Files read and chunked, grouped so one embedding call covers several small files."""
+    batch: list[_Pending] = []
+    for f in todo:
+        try:
+            pending = _prepare(f, settings)
+        except (UnreadableFile, OSError) as exc:
+            report.failed[f.source] = exc.strerror if isinstance(exc, OSError) else str(exc)
+            (report.updated if f.source in report.updated else report.added).remove(f.source)
+            progress.update(1)
+            continue
+        batch.append(pending)
+        if sum(len(p.ids) for p in batch) >= settings.embed_batch_size * 2:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, report: IngestReport, progress) -> None:
+    """Embedding keeps the CPU busy; reading/chunking the next files and writing the last batch to
+    Chroma run beside it in threads (tokenizers, torch and sqlite release the GIL). At most one batch
+    waits in each hand-over, so memory stays bounded however large the corpus."""
+    import queue
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    handover: queue.Queue = queue.Queue(maxsize=1)
+    reader_error: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for batch in _prepared_batches(todo, settings, report, progress):
+                handover.put(batch)
+        except BaseException as exc:  # re-raised in the caller's thread
+            reader_error.append(exc)
+        finally:
+            handover.put(None)
+
+    reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
+    reader.start()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+        writing = None
+        while (batch := handover.get()) is not None:
+            texts = [t for p in batch for t in p.embed_texts]
+            vectors = embed_texts(texts, settings.embed_batch_size)
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(_write_batch, store, batch, vectors, progress)
+            report.chunks_added += len(texts)
+        if writing is not None:
+            writing.result()
+    reader.join()
+    if reader_error:
+        raise reader_error[0]
 
 
 def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True, lock_wait_s: float = 10.0) -> IngestReport:
@@ -200,24 +253,8 @@ def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True
     with _Lock(settings, lock_wait_s), chroma_errors(settings):
         store = Store(settings)
         todo, _ = _reconcile(store, files, rebuild, report)
-        batch: list[_Pending] = []
-        batch_chunks = 0
         with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
-            for f in todo:
-                try:
-                    pending = _prepare(f, settings)
-                except (UnreadableFile, OSError) as exc:
-                    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-                    report.failed[f.source] = reason
-                    (report.updated if f.source in report.updated else report.added).remove(f.source)
-                    progress.update(1)
-                    continue
-                batch.append(pending)
-                batch_chunks += len(pending.ids)
-                if batch_chunks >= settings.embed_batch_size * 2:
-                    report.chunks_added += _embed_and_write(store, batch, settings, progress)
-                    batch, batch_chunks = [], 0
-            report.chunks_added += _embed_and_write(store, batch, settings, progress)
+            _run_pipeline(store, todo, settings, report, progress)
         records = store.file_records()
         report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
         report.chunks_total = store.chunks.count()
