@@ -61,7 +61,7 @@ class Backend:
         if self.name == "local":
             return {"max_tokens": max_tokens, "temperature": temperature}
         if self.name == "ollama":
-            return {"options": {"num_predict": max_tokens, "temperature": temperature}}
+            return {}  # llama-index's Ollama ignores per-call options: set at construction instead
         return {"max_tokens": max_tokens, "temperature": temperature}
 
     def count_tokens(self, text: str) -> int | None:
@@ -189,7 +189,8 @@ def _remote(settings: Settings, kind: str) -> Backend:
         describe = (f"that an OpenAI-compatible server answers at {settings.openai_base_url} with model "
                     f"{settings.openai_model!r} (settings openai_base_url, openai_model, openai_api_key)")
     else:
-        key = ("ollama", settings.ollama_host, settings.ollama_model, settings.request_timeout)
+        key = ("ollama", settings.ollama_host, settings.ollama_model, settings.request_timeout,
+               settings.max_new_tokens, settings.temperature)
         describe = (f"that Ollama runs at {settings.ollama_host} and has pulled {settings.ollama_model!r} "
                     "(settings ollama_host, ollama_model)")
     with _CACHE_LOCK:
@@ -217,4 +218,5 @@ def _ollama(settings: Settings):
         raise BackendError("the ollama backend needs llama-index-llms-ollama: run `make install`") from None
     return Ollama(model=settings.ollama_model, base_url=settings.ollama_host,
                   request_timeout=settings.request_timeout, temperature=settings.temperature,
-                  context_window=settings.context_window)
+                  context_window=settings.context_window,
+                  additional_kwargs={"num_predict": settings.max_new_tokens})
