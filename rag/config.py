@@ -39,6 +39,8 @@ class Settings:
     top_k: int = 5
     retrieval_mode: str = "hybrid"
     rrf_k: int = 60
+    dense_weight: float = 1.0  # weights of each ranking in the fusion
+    bm25_weight: float = 1.0
     candidates: int = 30
     reranker_path: str = ""
 

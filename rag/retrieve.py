@@ -112,7 +112,8 @@ class Retriever:
             hits = self.lexical(question, k)
         else:
             hits = reciprocal_rank_fusion([self.dense(question, pool), self.lexical(question, pool)],
-                                          self.settings.rrf_k)
+                                          self.settings.rrf_k,
+                                          [self.settings.dense_weight, self.settings.bm25_weight])
             hits = hits[:pool] if self.settings.reranker_path else hits[:k]
         if self.settings.reranker_path:
             hits = rerank(question, hits, self.settings.reranker_path)[:k]
@@ -121,17 +122,18 @@ class Retriever:
         return hits
 
 
-def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int) -> list[Hit]:
-    """Sum of 1/(rrf_k + rank) over the rankings a chunk appears in; one Hit per chunk id."""
+def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int, weights: list[float] | None = None) -> list[Hit]:
+    """Sum of weight/(rrf_k + rank) over the rankings a chunk appears in; one Hit per chunk id."""
+    weights = weights or [1.0] * len(rankings)
     fused: dict[str, Hit] = {}
     totals: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights):
         for rank, hit in enumerate(ranking, start=1):
             if hit.id in fused:
                 fused[hit.id].scores.update(hit.scores)
             else:
                 fused[hit.id] = Hit(**{**asdict(hit), "scores": dict(hit.scores)})
-            totals[hit.id] = totals.get(hit.id, 0.0) + 1.0 / (rrf_k + rank)
+            totals[hit.id] = totals.get(hit.id, 0.0) + weight / (rrf_k + rank)
     for cid, hit in fused.items():
         hit.score = totals[cid]
         hit.scores["rrf"] = totals[cid]
