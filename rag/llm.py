@@ -144,7 +144,11 @@ def _load_llamacpp(path: Path, context_window: int, threads: int):
     cls = _llamacpp_class()
     try:
         llm = cls(model_path=str(path), context_window=context_window, max_new_tokens=256, temperature=0.0,
-                  verbose=False, model_kwargs={"n_threads": threads, "n_threads_batch": threads},
+                  verbose=False,
+                  # use_mmap=False: llama.cpp repacks the Q4_K weights for AVX2 into its own buffers;
+                  # with mmap the original file pages stay resident too (1.86 GB RSS vs 1.27 GB
+                  # measured), for about 2 s more load time once per process.
+                  model_kwargs={"n_threads": threads, "n_threads_batch": threads, "use_mmap": False},
                   generate_kwargs={"stop": []})
     except Exception as exc:  # llama.cpp reports a truncated or foreign file as ValueError
         raise BackendError(f"llama.cpp cannot load {path} ({_short(exc)}): the file is damaged or not a "
