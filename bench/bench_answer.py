@@ -138,10 +138,13 @@ def sweep(settings: Settings, n: int) -> None:
         for r in picked:
             result, first, _, _ = run_pipeline(answerer, r["question"])
             if r["answerable"]:
-                good += (not result.refused and keyword_hit(result.answer, r.get("keywords", []))
-                         and any(s.supported for s in result.sentences))
+                ok = (not result.refused and keyword_hit(result.answer, r.get("keywords", []))
+                      and any(s.supported for s in result.sentences))
             else:
-                good += result.refused
+                ok = result.refused
+            good += ok
+            if not ok:
+                print(f"    miss: {r['question'][:60]} -> {result.answer[:100]}")
             if result.citations:
                 tokens.append(answerer.backend().count_tokens(prompt_of(answerer, result)))
             firsts.append(first or 0.0)
