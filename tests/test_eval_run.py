@@ -3,14 +3,15 @@ its handling of bad input: a clear message, a non-zero exit, no traceback."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from eval.run import main, parse_configs
 from eval.dataset import EvalInputError
+from eval.run import main, parse_configs
 
 REPO = Path(__file__).resolve().parents[1]
 # single fact, unanswerable, follow-up, multi-fact, both articles, off-topic; the first three suffice
@@ -74,7 +75,7 @@ def test_extractive_run_scores_answers_citations_and_refusals(default_index, sma
         assert summary.get(key) is not None, key
     for r in report["configs"]["hybrid"]["records"]:
         assert isinstance(r["answer"], str) and isinstance(r["refused"], bool)
-        assert all(1 <= n <= len(r["citations"]) for n in map(int, __import__("re").findall(r"\[(\d+)\]", r["answer"])))
+        assert all(1 <= n <= len(r["citations"]) for n in map(int, re.findall(r"\[(\d+)\]", r["answer"])))
 
 
 def test_bad_input_gives_a_message_and_exit_2(tmp_path, capsys):
