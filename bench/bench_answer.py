@@ -126,13 +126,13 @@ def keyword_hit(answer: str, keywords: list[list[str]]) -> bool:
     return all(any(k.lower() in low for k in group) for group in keywords)
 
 
-def sweep(settings: Settings, n: int) -> None:
+def sweep(settings: Settings, n: int, configs: list[tuple[int, int]]) -> None:
     """Quality against prompt size: answerable questions must name the expected keywords with a
     supported citation; unanswerable ones must be refused."""
     rows = [json.loads(line) for line in open(REPO / "eval" / "questions.jsonl", encoding="utf-8")]
     rows = [r for r in rows if not r.get("history")]
     picked = [r for r in rows if r["answerable"]][: n - 2] + [r for r in rows if not r["answerable"]][:2]
-    for passages, chars in ((2, 300), (3, 400), (4, 700)):
+    for passages, chars in configs:
         answerer = Answerer(settings.replace(answer_passages=passages, passage_chars=chars))
         good, tokens, firsts = 0, [], []
         for r in picked:
@@ -158,6 +158,8 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="also measure quality per prompt size")
     parser.add_argument("--sweep-questions", type=int, default=10)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--configs", default="2x300,3x400,3x500,4x700",
+                        help="prompt sizes for --sweep: PASSAGESxCHARS, comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-answer-") as tmp:
         settings = isolated_settings(Path(tmp), llm="local", max_new_tokens=args.max_new_tokens)
@@ -166,7 +168,8 @@ def main() -> int:
         overhead(settings, QUESTIONS[: args.questions])
         peak_rss(settings, QUESTIONS[0])
         if args.sweep:
-            sweep(settings, args.sweep_questions)
+            configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
+            sweep(settings, args.sweep_questions, configs)
     return 0
 
 
