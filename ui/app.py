@@ -129,23 +129,6 @@ def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -
     return base.replace(retrieval_mode=mode or None, top_k=k, answer_passages=k, llm=llm or None)
 
 
-class SessionRetriever:
-    """The process-wide Retriever seen through one session's retrieval mode.
-
-    The Answerer calls `search(question, k=...)` without a mode, which would use the shared
-    retriever's own (server-wide) mode; this adapter supplies the session's choice instead.
-    """
-
-    def __init__(self, shared, mode: str):
-        self.shared, self.mode = shared, mode
-
-    def search(self, question, k=None, mode=None):
-        return self.shared.search(question, k=k, mode=mode or self.mode)
-
-    def __getattr__(self, name):
-        return getattr(self.shared, name)
-
-
 # --- the app ------------------------------------------------------------------------------------
 
 class ChatApp:
@@ -169,7 +152,8 @@ class ChatApp:
     def answerer(self, settings: Settings):
         from rag.answer import Answerer
 
-        return Answerer(settings, retriever=SessionRetriever(self.retriever, settings.retrieval_mode))
+        # The Answerer passes the session's mode and k to the shared retriever on every search.
+        return Answerer(settings, retriever=self.retriever)
 
     def warm_up(self) -> None:
         """Load the embedding model, BM25 index and LLM in the background so the first answer is quick."""
