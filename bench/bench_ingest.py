@@ -118,6 +118,9 @@ def run_tier(name: str, max_chars: int, docs: Path) -> dict:
     embed_model(settings.embed_batch_size)  # load outside the timed region, like the raw baseline
 
     first = ingest(settings, show_progress=True)
+    import resource
+
+    ingest_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # embedder + ingest so far
     again = ingest(settings, show_progress=False)
     store = Store(settings)
     chunks = list(store.all_chunks())
@@ -129,6 +132,7 @@ def run_tier(name: str, max_chars: int, docs: Path) -> dict:
         "ingest_s": first.seconds, "ingest_chunks_per_s": first.chunks_total / first.seconds,
         "raw_encode_s": raw_s, "raw_chunks_per_s": len(embedded_texts) / raw_s,
         "throughput_ratio": (first.chunks_total / first.seconds) / (len(embedded_texts) / raw_s),
+        "ingest_peak_rss_mb": ingest_peak_mb,
         "reingest_s": again.seconds, "reingest_fraction": again.seconds / first.seconds,
         "query_ms": latencies,
     }
@@ -173,6 +177,8 @@ def main() -> None:
     print(f"\ncorpus: {t['files']} files, {t['chunks']} chunks ({t['text_mb']:.1f} MB of text)")
     print(f"ingest: {t['ingest_s']:.1f} s = {t['ingest_chunks_per_s']:.1f} chunks/s; raw encode "
           f"{t['raw_chunks_per_s']:.1f} chunks/s; ratio {t['throughput_ratio']:.2f} (target >= 0.90)")
+    print(f"peak RSS after ingest: {t['ingest_peak_rss_mb']:.0f} MB for {t['text_mb']:.1f} MB of text "
+          "(target < 3 GB for ~25 MB; batches stream, so it should not grow with the corpus)")
     print(f"re-ingest unchanged: {t['reingest_s']:.2f} s = {t['reingest_fraction']:.1%} of first ingest (target < 2%)")
     for label, block in [("", t)] + ([("large ", results["large"])] if "large" in results else []):
         for mode, fig in block["query_ms"].items():
