@@ -110,3 +110,52 @@ def test_two_ingests_at_once_stay_consistent(tmp_path):
     clean = make_settings(tmp_path / "clean", corpus_dir=corpus)
     ingest(clean, show_progress=False)
     assert index_state(make_settings(tmp_path, corpus_dir=corpus)) == index_state(clean)
+
+
+@pytest.mark.parametrize("question, code, message", [
+    ("", 2, "the question is empty"),
+    ("   \t\n  ", 2, "the question is empty"),
+    ("Libya " * 20_000, 2, "the limit is 2,000"),
+    ("?!... ,;", 2, "no words"),
+])
+def test_bad_questions_through_rag_ask(default_index, question, code, message):
+    result = rag_cli("ask", question, "--llm", "extractive", "--index", str(default_index.index_dir),
+                     "--corpus", str(default_index.corpus_dir))
+    assert result.returncode == code and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("question", [
+    "¿Quién se reunió con el general al-Haddad en Botsuana?",  # another language
+    "Where was the conference\x1b[31m held?\x07\x08",  # control characters (argv cannot carry NUL)
+])
+def test_odd_but_valid_questions_are_answered(default_index, question):
+    result = rag_cli("ask", question, "--llm", "extractive", "--json", "--index", str(default_index.index_dir),
+                     "--corpus", str(default_index.corpus_dir))
+    assert result.returncode == 0, result.stderr
+    import json
+    answer = json.loads(result.stdout)
+    assert not any(ch in answer["standalone_question"] for ch in "\x1b\x07\x08")
+
+
+def test_ui_reports_chroma_outage_and_recovers(tmp_path):
+    """The served UI keeps running through a Chroma server outage and answers again once it is back."""
+    from gradio_client import Client
+
+    from tests.ui_server import running_ui
+
+    port = free_port()
+    server = start_chroma(tmp_path / "chroma-data", port)
+    try:
+        with running_ui(tmp_path / "ui", chroma_host="127.0.0.1", chroma_port=port) as (url, _):
+            client = Client(url, verbose=False)
+            question = "Where was the African Defense Chiefs Conference held?"
+            assert "Gaborone" in client.predict(question, api_name="/ask")["answer"]
+            server.terminate()
+            server.wait(timeout=20)
+            down = client.predict(question, api_name="/ask")
+            assert "Chroma server at 127.0.0.1" in down["error"]
+            server = start_chroma(tmp_path / "chroma-data", port)
+            assert "Gaborone" in client.predict(question, api_name="/ask")["answer"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
