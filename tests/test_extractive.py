@@ -74,3 +74,14 @@ def test_trim_window_grows_around_best_sentence_within_budget():
     assert trim_window(spans, 200) == (101, 300)
     assert trim_window(spans, 50) == (101, 200)  # the best sentence is kept even when longer
     assert trim_window(spans, 1000) == (0, 400)
+
+
+def test_question_whose_terms_are_absent_is_refused_without_an_llm():
+    from rag.extractive import extractive_answer, term_coverage
+
+    passages = ["The Tripoli-based government arrested three Russians in Tripoli.",
+                "Langley spoke at the conference in Gaborone, Botswana."]
+    assert term_coverage("How many barrels of oil does Libya export per day?", passages) < 0.25
+    assert extractive_answer("How many barrels of oil does Libya export per day?", passages) is None
+    assert term_coverage("Why?", passages) is None  # too short to judge: left to the other checks
+    assert "[1]" in extractive_answer("How many Russians were arrested in Tripoli?", passages)
