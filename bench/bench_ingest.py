@@ -138,6 +138,21 @@ def run_tier(name: str, max_chars: int, docs: Path) -> dict:
     }
 
 
+def run_memory(max_chars: int, docs: Path) -> dict:
+    """Only the ingest, for its peak RSS: run at two corpus sizes, the figure should not grow."""
+    import resource
+
+    from rag.ingest import ingest
+
+    corpus = CACHE / "corpus-memory"
+    files = build_corpus(docs, corpus, max_chars)
+    index = CACHE / "index-memory"
+    shutil.rmtree(index, ignore_errors=True)
+    report = ingest(Settings(corpus_dir=corpus, index_dir=index), show_progress=True)
+    return {"files": files, "chunks": report.chunks_total, "text_mb": max_chars / 1e6, "seconds": report.seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def run_large_tier(base_index: Path, copies: int) -> dict:
     """~50,000 chunks by replicating the real ones; measures query latency only."""
     import numpy as np
@@ -167,8 +182,15 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=1.4, help="text to ingest, in MB (default 1.4: ~2,000 chunks)")
     parser.add_argument("--large", type=int, default=0, metavar="COPIES",
                         help="also measure query latency on COPIES replicas of the index (25 = ~50,000 chunks)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only ingest --mb of text and print the process's peak RSS")
     args = parser.parse_args()
     docs = fetch_linux_doc()
+    if args.memory_only:
+        m = run_memory(int(args.mb * 1e6), docs)
+        print(f"\ningest of {m['text_mb']:.1f} MB ({m['files']} files, {m['chunks']} chunks) in {m['seconds']:.0f} s: "
+              f"peak RSS {m['peak_rss_mb']:.0f} MB (target < 3 GB for ~25 MB of text)")
+        return
     results = {"tier": run_tier("main", int(args.mb * 1e6), docs)}
     if args.large:
         results["large"] = run_large_tier(CACHE / "index-main", args.large)
