@@ -6,8 +6,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.errors import InputError
 
-class EvalInputError(Exception):
+
+class EvalInputError(InputError):
     """A question file, corpus or flag the evaluation cannot use."""
 
 

@@ -301,26 +301,20 @@ def evaluate(args: argparse.Namespace) -> dict:
     return run
 
 
-def main(argv: list[str] | None = None) -> int:
-    from rag.errors import RagError
-
-    args = build_parser().parse_args(argv)
-    try:
-        run = evaluate(args)
-    except EvalInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+def evaluate_and_print(args: argparse.Namespace) -> int:
     from eval.report import summary_table
 
+    run = evaluate(args)
     print(summary_table(run))
     print(f"\nreport: {args.out / 'report.md'}  (data: {args.out / 'report.json'})")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.cli import run_reporting_errors
+
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors(lambda: evaluate_and_print(args))
 
 
 if __name__ == "__main__":

@@ -152,13 +152,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         for noisy in ("chromadb", "httpx", "sentence_transformers", "bm25s", "llama_index"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
+    return run_reporting_errors(lambda: args.func(args),
+                                "interrupted; run the same command again to finish (the index repairs itself)")
+
+
+def run_reporting_errors(action, interrupted: str = "interrupted") -> int:
+    """Run a command: a user-facing error becomes one line on stderr and its exit code, no traceback."""
     try:
-        return args.func(args)
+        return action()
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to finish (the index repairs itself)", file=sys.stderr)
+        print(interrupted, file=sys.stderr)
         return 130
 
 
