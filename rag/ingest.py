@@ -121,7 +121,7 @@ class _Lock:
         self.lock.release()
 
 
-def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> tuple[list[CorpusFile], dict[str, FileRecord]]:
+def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> list[CorpusFile]:
     """Decide what to (re)index and delete everything that is not part of a complete, current file."""
     records = store.file_records()
     present = set(store.chunk_ids())
@@ -144,7 +144,7 @@ def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: Ing
             store.drop_file_record(source)
     keep_ids = set().union(*(expected_ids(r) for r in kept.values())) if kept else set()
     store.delete_chunks(sorted(present - keep_ids))
-    return todo, kept
+    return todo
 
 
 @dataclass
@@ -252,7 +252,7 @@ def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True
     files = scan_corpus(settings.corpus_dir, report)
     with _Lock(settings, lock_wait_s), chroma_errors(settings):
         store = Store(settings)
-        todo, _ = _reconcile(store, files, rebuild, report)
+        todo = _reconcile(store, files, rebuild, report)
         with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
             _run_pipeline(store, todo, settings, report, progress)
         records = store.file_records()

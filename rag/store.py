@@ -30,7 +30,8 @@ class FileRecord:
     ingested_at: float
 
 
-def _where(settings: Settings) -> str:
+def _where(settings: Settings) -> tuple[str, str]:
+    """Which Chroma, and what to check when it fails."""
     if settings.uses_chroma_server:
         return (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}",
                 "Is `chroma run` up? Check RAG_CHROMA_HOST/RAG_CHROMA_PORT.")
@@ -61,15 +62,10 @@ def _chroma_settings():
 def _client(path: str, host: str, port: int):
     import chromadb
 
-    try:
-        if host:
-            return chromadb.HttpClient(host=host, port=port, settings=_chroma_settings())
-        return chromadb.PersistentClient(path=path, settings=_chroma_settings())
-    except Exception as exc:
-        where = f"Chroma server at {host}:{port}" if host else f"Chroma index at {path}"
-        hint = ("Is `chroma run` up? Check RAG_CHROMA_HOST/RAG_CHROMA_PORT." if host
-                else "Check that the index directory is writable (RAG_INDEX_DIR).")
-        raise BackendError(f"cannot open the {where}: {exc}. {hint}") from None
+    # Failures surface through chroma_errors in Store, with the same wording as any other call.
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=_chroma_settings())
+    return chromadb.PersistentClient(path=path, settings=_chroma_settings())
 
 
 class Store:
