@@ -2,25 +2,53 @@
 
 The config file is `rag.toml` in the working directory, or the path in `RAG_CONFIG`. Keys are the
 field names below (`top_k = 8`); environment variables are the upper-case names with the `RAG_`
-prefix (`RAG_TOP_K=8`).
+prefix (`RAG_TOP_K=8`). Every field carries its allowed range, so a bad value stops at start-up with
+a one-line `ConfigError` instead of failing at query time.
+
+`Settings(...)` is exactly its arguments over the defaults (tests and benches rely on that);
+`load_settings()` is the only place that reads the environment and the config file.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 from rag.errors import ConfigError
 
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
-LLM_BACKENDS = ("local", "openai", "ollama", "extractive")
+ENV_PREFIX = "RAG_"
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+LlmBackend = Literal["local", "openai", "ollama", "extractive"]
+RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
+LLM_BACKENDS: tuple[str, ...] = get_args(LlmBackend)
 
 
-@dataclass(frozen=True)
-class Settings:
+def _blank_is_false(value: Any) -> Any:
+    # `RAG_ALLOW_OPEN=` (set but empty) has always meant "off"; pydantic would refuse the empty string.
+    return False if isinstance(value, str) and not value.strip() else value
+
+
+Flag = Annotated[bool, BeforeValidator(_blank_is_false)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=1)]
+Positive = Annotated[float, Field(gt=0)]
+Url = Annotated[str, Field(pattern=r"^https?://\S+$", description="an http:// or https:// URL")]
+Name = Annotated[str, Field(min_length=1, description="a non-empty name")]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", allow_inf_nan=False,
+        coerce_numbers_to_str=True,  # `auth_password = 1234` in rag.toml is a password, not an error
+    )
+
     # Where things live
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".index")
@@ -28,61 +56,78 @@ class Settings:
 
     # Chroma: embedded (under index_dir) unless a server host is given
     chroma_host: str = ""
-    chroma_port: int = 8000
-    collection: str = "documents"
+    chroma_port: Port = 8000
+    collection: str = Field("documents", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,500}[A-Za-z0-9]$",
+                            description="3 to 502 letters, digits, '.', '_' or '-', starting and ending "
+                                        "with a letter or digit (Chroma's rule for collection names)")
 
     # Chunking, in word pieces of the embedding model (its window is 256, title included)
-    chunk_size: int = 160
-    chunk_overlap: int = 32
+    chunk_size: int = Field(160, ge=32, le=250)
+    chunk_overlap: int = Field(32, ge=0)  # and below chunk_size / 2, checked with chunk_size below
 
     # Retrieval
-    top_k: int = 5
-    retrieval_mode: str = "hybrid"
-    rrf_k: int = 10  # tuned on the perlfaq set (eval.external --sweep): sharper fusion, dense trusted more
-    dense_weight: float = 2.0  # weights of each ranking in the fusion
-    bm25_weight: float = 1.0
-    candidates: int = 30
+    top_k: int = Field(5, ge=1, le=50)
+    retrieval_mode: RetrievalMode = "hybrid"
+    rrf_k: Count = 10  # tuned on the perlfaq set (eval.external --sweep): sharper fusion, dense trusted more
+    dense_weight: Positive = 2.0  # weights of each ranking in the fusion
+    bm25_weight: Positive = 1.0
+    candidates: Count = 30
     reranker_path: str = ""
 
     # Answering
-    llm: str = "local"
+    llm: LlmBackend = "local"
     model_path: str = ""  # any GGUF; empty = the packaged Qwen2.5 1.5B assembled into model_dir
-    llm_threads: int = 0  # 0 = all cores
-    context_window: int = 4096
-    max_new_tokens: int = 320
-    temperature: float = 0.0
-    openai_base_url: str = "http://127.0.0.1:8080/v1"
-    openai_model: str = "local-model"
-    openai_api_key: str = "not-needed"
-    ollama_host: str = "http://127.0.0.1:11434"
-    ollama_model: str = "qwen2.5:1.5b"
-    request_timeout: float = 120.0
+    llm_threads: int = Field(0, ge=0)  # 0 = all cores
+    context_window: int = Field(4096, ge=512)  # the default prompt alone is ~450 tokens
+    max_new_tokens: Count = 320  # and below context_window, checked below
+    temperature: float = Field(0.0, ge=0, le=2)
+    openai_base_url: Url = "http://127.0.0.1:8080/v1"
+    openai_model: Name = "local-model"
+    openai_api_key: str = Field("not-needed", repr=False)
+    ollama_host: Url = "http://127.0.0.1:11434"
+    ollama_model: Name = "qwen2.5:1.5b"
+    request_timeout: Positive = 120.0
     # 3 passages of ~500 characters keep the default prompt at 420-460 tokens (~6 s of prefill on 2
     # quiet cores); 400 cut the second sentence of a two-sentence answer. The floor 0.20 is the best
     # dense cosine that refused no answerable question of eval/questions.jsonl
-    answer_passages: int = 3
-    passage_chars: int = 500
-    refusal_min_score: float = 0.20
-    support_threshold: float = 0.55
-    max_question_chars: int = 2000
+    answer_passages: int = Field(3, ge=1, le=50)
+    passage_chars: Count = 500
+    refusal_min_score: Fraction = 0.20
+    support_threshold: Fraction = 0.55
+    max_question_chars: Count = 2000
 
     # Ingestion
-    max_file_mb: float = 20.0  # larger files are skipped with a warning (a 20 MB text is ~30,000 chunks)
-    embed_batch_size: int = 64
+    max_file_mb: Positive = 20.0  # larger files are skipped with a warning (a 20 MB text is ~30,000 chunks)
+    embed_batch_size: Count = 64
 
     # UI
-    host: str = "127.0.0.1"
-    port: int = 7860
+    host: Name = "127.0.0.1"
+    port: Port = 7860
     auth_user: str = ""
-    auth_password: str = ""
-    allow_open: bool = False
-    upload_max_mb: float = 20.0
+    auth_password: str = Field("", repr=False)
+    allow_open: Flag = False
+    upload_max_mb: Positive = 20.0
 
-    def __post_init__(self) -> None:
-        # Library callers pass plain strings for folders; every consumer expects a Path.
-        for f in fields(self):
-            if f.type in ("Path", Path) and not isinstance(getattr(self, f.name), Path):
-                object.__setattr__(self, f.name, Path(getattr(self, f.name)))
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(exc) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+        # Only the arguments: the environment and the config file are read by load_settings alone.
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size / 2:
+            raise ValueError(f"chunk_overlap must be below half of chunk_size ({self.chunk_size}), "
+                             f"not {self.chunk_overlap}")
+        if self.max_new_tokens >= self.context_window:
+            raise ValueError(f"max_new_tokens must be below context_window ({self.context_window}), "
+                             f"not {self.max_new_tokens}")
+        return self
 
     @property
     def chroma_path(self) -> Path:
@@ -97,73 +142,105 @@ class Settings:
         return bool(self.chroma_host)
 
     def replace(self, **changes: Any) -> "Settings":
-        """A copy with some fields changed (CLI flags, UI per-session settings), validated."""
-        hints = get_type_hints(Settings)
-        typed = {k: _coerce(k, v, hints[k]) for k, v in changes.items() if v is not None}
-        return validated(dataclasses.replace(self, **typed))
+        """A validated copy with some fields changed (CLI flags, UI per-session choices, eval overrides).
+
+        None means "not given" (an unset flag); strings are read like environment values ("8", "yes").
+        """
+        given = {name: value for name, value in changes.items() if value is not None}
+        return Settings(**{**self.model_dump(), **given})
 
     def as_dict(self) -> dict[str, Any]:
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
-        if shown["auth_password"]:
-            shown["auth_password"] = "***"
-        return {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()}
+        """The settings for display (`rag config`): paths as text, secrets masked unless left at the default."""
+        shown = self.model_dump(mode="json")
+        for secret in SECRETS:
+            if shown[secret] != Settings.model_fields[secret].default:
+                shown[secret] = "***"
+        return shown
 
 
-def _coerce(name: str, raw: Any, kind: type) -> Any:
-    try:
-        if kind is bool:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(raw)
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r}: cannot read {raw!r} as {kind.__name__}") from None
+SECRETS = ("auth_password", "openai_api_key")
 
 
-def validated(settings: Settings) -> Settings:
-    checks = [
-        (settings.retrieval_mode in RETRIEVAL_MODES, f"retrieval_mode must be one of {', '.join(RETRIEVAL_MODES)}"),
-        (settings.llm in LLM_BACKENDS, f"llm must be one of {', '.join(LLM_BACKENDS)}"),
-        (1 <= settings.top_k <= 50, "top_k must be between 1 and 50"),
-        (32 <= settings.chunk_size <= 250, "chunk_size must be between 32 and 250 word pieces"),
-        (0 <= settings.chunk_overlap < settings.chunk_size // 2, "chunk_overlap must be below half of chunk_size"),
-        (0 < settings.chroma_port < 65536, "chroma_port must be a TCP port"),
-        (0 < settings.port < 65536, "port must be a TCP port"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-    return settings
+# --- errors: one line naming each bad setting and what it accepts ----------------------------------
+class SettingsError(ConfigError):
+    """Values that fail their checks. Keeps pydantic's report so load_settings can say where each came from."""
+
+    def __init__(self, report: ValidationError, origins: Mapping[str, str] | None = None) -> None:
+        self.report = report
+        super().__init__(explain(report, origins))
 
 
-def _config_file(env: dict[str, str]) -> dict[str, Any]:
-    path = Path(env.get("RAG_CONFIG", "rag.toml"))
+def explain(exc: ValidationError, origins: Mapping[str, str] | None = None) -> str:
+    """pydantic's multi-line report as one line; `origins` says where a value came from (RAG_TOP_K, a file)."""
+    return "; ".join(dict.fromkeys(_explain_one(error, origins or {}) for error in exc.errors()))
+
+
+def _explain_one(error: Mapping[str, Any], origins: Mapping[str, str]) -> str:
+    if not error["loc"]:  # a check across fields: its message is already a sentence
+        return str(error["ctx"]["error"])
+    name = str(error["loc"][0])
+    where = f" (from {origins[name]})" if name in origins else ""
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {name!r}{where}"
+    return f"{name} must be {_rule(name)}, not {error['input']!r}{where}"
+
+
+def _rule(name: str) -> str:
+    field = Settings.model_fields[name]
+    if field.description:
+        return field.description
+    if get_origin(field.annotation) is Literal:
+        return "one of " + ", ".join(get_args(field.annotation))
+    kind = {int: "an integer", float: "a number", bool: "true or false", Path: "a path"}.get(field.annotation, "text")
+    return kind + _bounds(field.metadata)
+
+
+def _bounds(metadata: list[Any]) -> str:
+    limits = {key: getattr(m, key) for m in metadata for key in ("ge", "gt", "le", "lt")
+              if getattr(m, key, None) is not None}
+    if "ge" in limits and "le" in limits:
+        return f" between {limits['ge']} and {limits['le']}"
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return "".join(f" {symbols[key]} {value}" for key, value in limits.items())
+
+
+# --- loading ---------------------------------------------------------------------------------------
+class _EnvSource(EnvSettingsSource):
+    """The `RAG_*` variables of the given mapping rather than of os.environ (tests pass their own)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._given_env = env
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._given_env, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _config_file(env: Mapping[str, str]) -> tuple[Path, dict[str, Any]]:
+    path = Path(env.get(f"{ENV_PREFIX}CONFIG", "rag.toml"))
     if not path.is_file():
-        if "RAG_CONFIG" in env:
-            raise ConfigError(f"config file {path} (from RAG_CONFIG) does not exist")
-        return {}
+        if f"{ENV_PREFIX}CONFIG" in env:
+            raise ConfigError(f"config file {path} (from {ENV_PREFIX}CONFIG) does not exist")
+        return path, {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        values = TomlConfigSettingsSource(Settings, toml_file=path)()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-
-
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ) if env is None else env
-    hints = get_type_hints(Settings)
-    known = {f.name for f in fields(Settings)}
-    from_file = _config_file(env)
-    unknown = sorted(set(from_file) - known)
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    unknown = sorted(set(values) - set(Settings.model_fields))
     if unknown:
-        raise ConfigError(f"unknown setting(s) in config file: {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for name in known:
-        raw = env.get(f"RAG_{name.upper()}", from_file.get(name))
-        if raw is not None:
-            values[name] = _coerce(name, raw, hints[name])
-    return validated(Settings(**values))
+        raise ConfigError(f"unknown setting(s) in config file {path}: {', '.join(unknown)}")
+    return path, values
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Defaults < the config file < `RAG_*` variables of `env` (os.environ when None), validated."""
+    env = os.environ if env is None else env
+    path, from_file = _config_file(env)
+    from_env = _EnvSource(env)()
+    origins = {name: str(path) for name in from_file} | {name: ENV_PREFIX + name.upper() for name in from_env}
+    try:
+        return Settings(**{**from_file, **from_env})
+    except SettingsError as bad:
+        raise SettingsError(bad.report, origins) from None
