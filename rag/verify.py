@@ -1,0 +1,476 @@
+"""Does a cited passage say what an answer sentence says, and does the answer answer the question?
+
+No NLI model ships on PyPI for this stack, so the check is the packaged sentence embedder plus rules:
+1. align the sentence to the passage sentence (or pair of neighbouring sentences) that best matches
+   it: by embedding, then by how many of its names and numbers that window holds;
+2. require the sentence's names, places, dates and numbers in THAT window, not anywhere in the
+   passage (a right name in the wrong relation is usually a name from another sentence);
+3. a number must count the same thing (the word after it in the sentence is near it in the window);
+4. negation parity between the sentence and the clauses of the window it restates;
+5. the order of the two participants (names not after a place preposition), reversed by a passive
+   "by" agent on one side only, to catch swapped roles;
+6. low similarity to every window means the citation points at a passage about something else.
+Everything here is a pure function; `embed` is passed in so the caller can share a cache per answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+
+Embed = Callable[[list[str]], "np.ndarray"]
+
+# Tuned on the dev split of eval/support.jsonl (see eval/support.py).
+UNRELATED_SIMILARITY = 0.35   # below this the best window is about something else
+SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage) needed
+ALIGN_MARGIN = 0.12           # windows this close to the best similarity compete on term coverage
+SIMILARITY_WEIGHT = 0.6
+NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
+
+CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][A-Za-z']*")
+ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")
+ALIASES = [(re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bAmericans?\b|\bAmerica\b"), "US"),
+           (re.compile(r"\bU\.?S\.?A\b"), "US")]
+POSSESSIVE = re.compile(r"(?<=\w)['’]s?\b")
+
+UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split())}
+MONTHS = {m[:3]: m for m in "january february march april may june july august september october november "
+                            "december".split()}
+NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
+             "refuse", "refuses", "refused", "refusing", "deny", "denies", "denied", "reject", "rejects",
+             "rejected", "fail", "fails", "failed"}
+PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "into", "across", "throughout", "outside", "inside",
+                      "of", "on", "during", "since", "until", "by"}
+# Capitalised at a sentence start without being a name.
+NOT_NAMES = {"according", "meanwhile", "however", "observers", "both", "consecutive", "also", "yes", "today",
+             "yesterday", "although", "though", "while", "after", "before", "during", "despite", "since",
+             "summary", "outlook", "posted", "translation", "general", "president", "minister", "chief",
+             "several", "many", "some", "most", "every", "each", "another", "other", "later", "earlier",
+             "following", "because", "although", "instead", "still", "thus", "therefore", "furthermore",
+             "moreover", "overall", "sources", "officials", "analysts", "experts", "reports", "he", "she"}
+PASSIVE_BY = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?\w+(?:ed|en|t)\b[^.]*?\bby\b", re.I)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: bool           # the cited passages say what the sentence says
+    score: float              # in [0, 1]
+    reasons: tuple[str, ...]  # why not, e.g. ("number 40 absent from passage",)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    lower: str
+    capital: bool
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from llama_index.core.utils import globals_helper  # bundled NLTK list, no download
+
+    return frozenset(globals_helper.stopwords) | {"would", "could", "also", "said", "says", "say"}
+
+
+def normalise(text: str) -> str:
+    text = CITE.sub("", text).replace("’", "'").replace("‘", "'")
+    text = ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    for pattern, replacement in ALIASES:
+        text = pattern.sub(replacement, text)
+    return POSSESSIVE.sub("", text)
+
+
+def tokens(text: str) -> list[Token]:
+    found: list[Token] = []
+    for m in TOKEN.finditer(normalise(text)):
+        word = m.group(0)
+        found.append(Token(word, word.lower(), word[:1].isupper()))
+    return found
+
+
+def number_values(toks: list[Token]) -> list[tuple[str, int]]:
+    """(canonical value, token index) of every number: digits, "1,200", "three", "twenty-one"
+    (hyphens are split by the tokenizer), "2 million", ordinals ("first" = "1st")."""
+    values: list[tuple[str, int]] = []
+    i = 0
+    while i < len(toks):
+        word = toks[i].lower
+        start = i
+        if re.fullmatch(r"\d+(?:[.,]\d+)*%?", word):
+            digits = word.rstrip("%")
+            value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+|\d+(\.\d+)?", digits) \
+                else float(digits.replace(",", "."))
+            if i + 1 < len(toks) and toks[i + 1].lower in SCALES:
+                value *= SCALES[toks[i + 1].lower]
+                i += 1
+            values.append((_canonical(value), start))
+        elif word in UNITS or word in TENS:
+            value, i = _spelled_number(toks, i)
+            values.append((_canonical(value), start))
+            continue
+        elif word in ORDINALS:
+            values.append((f"{ORDINALS[word]}st", start))
+        elif re.fullmatch(r"\d+(st|nd|rd|th)", word):
+            values.append((f"{int(word[:-2])}st", start))
+        i += 1
+    return values
+
+
+def _spelled_number(toks: list[Token], i: int) -> tuple[float, int]:
+    total, current = 0.0, 0.0
+    while i < len(toks):
+        word = toks[i].lower
+        if word in UNITS:
+            current += UNITS[word]
+        elif word in TENS:
+            current += TENS[word]
+        elif word in SCALES and current:
+            current *= SCALES[word]
+            if SCALES[word] >= 1000:
+                total, current = total + current, 0.0
+        elif word == "and" and current and i + 1 < len(toks) and toks[i + 1].lower in UNITS | TENS.keys():
+            pass
+        else:
+            break
+        i += 1
+    return total + current, i
+
+
+def _canonical(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def names(toks: list[Token]) -> list[tuple[str, int]]:
+    """Capitalised words that are names, places, months or acronyms (lower-cased, months unabridged)."""
+    stop = stopwords()
+    found = []
+    for i, tok in enumerate(toks):
+        if not tok.capital or tok.lower in stop or tok.lower in NOT_NAMES or tok.text[0].isdigit():
+            continue
+        if tok.lower in UNITS or tok.lower in TENS or tok.lower in ORDINALS:
+            continue
+        found.append((MONTHS.get(tok.lower, tok.lower), i))  # "Dec" -> "december"
+    return found
+
+
+def same_word(a: str, b: str) -> bool:
+    """Equal up to a short inflection or demonym ending: Russia/Russians, Libya/Libyan, meet/meeting."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def stem(word: str) -> str:
+    return word[:6] if len(word) > 6 else word
+
+
+def content_words(toks: list[Token]) -> list[str]:
+    stop = stopwords()
+    return [t.lower for t in toks if len(t.lower) > 2 and t.lower not in stop and not t.lower[0].isdigit()]
+
+
+def contains_word(word: str, vocabulary: set[str]) -> bool:
+    return word in vocabulary or any(same_word(word, v) for v in vocabulary if v[:3] == word[:3])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Windows of the passages and alignment
+
+
+def passage_sentences(passage: str) -> list[str]:
+    from rag.chunking import sentence_spans
+
+    return [passage[s:e].strip() for s, e in sentence_spans(passage)] or [passage]
+
+
+def windows(passages: Sequence[str]) -> list[str]:
+    """Each passage sentence and each pair of neighbours (an answer sentence often merges two)."""
+    units = []
+    for passage in passages:
+        sents = passage_sentences(passage)
+        units.extend(sents)
+        units.extend(f"{a} {b}" for a, b in zip(sents, sents[1:]))
+    return units
+
+
+def key_terms(toks: list[Token]) -> set[str]:
+    return {v for v, _ in number_values(toks)} | {n for n, _ in names(toks)}
+
+
+def term_found(term: str, window_terms: set[str], window_words: set[str]) -> bool:
+    return term in window_terms or contains_word(term, window_words)
+
+
+def align(sentence_toks: list[Token], units: list[str], sims: np.ndarray) -> int:
+    """The window that restates the sentence: among those near the best similarity, the one holding
+    most of the sentence's names and numbers."""
+    terms = key_terms(sentence_toks)
+    best = float(sims.max())
+
+    def rank(i: int) -> tuple[float, float]:
+        utoks = tokens(units[i])
+        uterms, uwords = key_terms(utoks), {t.lower for t in utoks}
+        covered = sum(term_found(t, uterms, uwords) for t in terms)
+        return covered - 0.5 * (len(units[i]) > 400), float(sims[i])
+
+    candidates = [i for i in range(len(units)) if sims[i] >= best - ALIGN_MARGIN]
+    return max(candidates, key=rank)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The checks; each returns reasons (empty when the check passes)
+
+
+def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str) -> list[str]:
+    wterms, wwords = key_terms(wtoks), {t.lower for t in wtoks}
+    ptoks = tokens(passage_text)
+    pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
+    reasons = []
+    for value, _ in number_values(stoks):
+        if value not in wterms:
+            where = "elsewhere in the passage, not in the sentence it restates" if value in pterms else "absent from passage"
+            reasons.append(f"number {value} {where}")
+    for name, _ in names(stoks):
+        if not term_found(name, wterms, wwords):
+            where = ("elsewhere in the passage, not in the sentence it restates"
+                     if term_found(name, pterms, pwords) else "absent from passage")
+            reasons.append(f"name {name!r} {where}")
+    return list(dict.fromkeys(reasons))
+
+
+def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A number must count the same thing: the content word right after it in the sentence ("53
+    countries") must sit near the same number in the window."""
+    stop = stopwords()
+    window_numbers = number_values(wtoks)
+    reasons = []
+    for value, i in number_values(stoks):
+        if re.fullmatch(r"(19|20)\d\d", value):
+            continue  # a year dates something; it counts nothing
+        following = [t for t in stoks[i + 1:i + 3] if t.lower not in stop and t.lower not in SCALES]
+        if not following or following[0].lower[0].isdigit():
+            continue
+        noun = following[0].lower
+        near = {wtoks[k].lower for v, j in window_numbers if v == value
+                for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + NUMBER_UNIT_SPAN + 1))}
+        if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
+            reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
+    return reasons
+
+
+def negation_scopes(toks: list[Token]) -> list[set[str]]:
+    """For each negation cue, the stems of the first two content words after it (what it negates)."""
+    stop = stopwords()
+    scopes = []
+    for i, tok in enumerate(toks):
+        if tok.lower in NEGATIONS or tok.lower.endswith("n't"):
+            after = [t.lower for t in toks[i + 1:i + 6] if t.lower not in stop and len(t.lower) > 2]
+            scopes.append({stem(w) for w in after[:2]})
+    return scopes
+
+
+def negation_mismatch(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """Negations in the sentence against those in the window that bear on what the sentence says
+    (what they negate is in the sentence): "not to travel" matters to a sentence about travel only."""
+    sentence_words = {stem(w) for w in content_words(stoks)}
+    window_negations = sum(1 for scope in negation_scopes(wtoks) if scope & sentence_words)
+    sentence_negations = len(negation_scopes(stoks))
+    if sentence_negations % 2 != window_negations % 2:
+        side = "the sentence" if sentence_negations > window_negations else "the passage"
+        return [f"negation in {side} only"]
+    return []
+
+
+def entities(toks: list[Token]) -> list[tuple[str, int]]:
+    """Runs of neighbouring name tokens as one entity ("General Khalifa Haftar" -> "haftar"), keyed by
+    the last token, with the index of the run's first token."""
+    runs: list[tuple[str, int]] = []
+    last = -2
+    for name, i in names(toks):
+        if i == last + 1 and runs:
+            runs[-1] = (name, runs[-1][1])
+        else:
+            runs.append((name, i))
+        last = i
+    return runs
+
+
+def participants(toks: list[Token]) -> list[str]:
+    """Entities in order of appearance that act in the sentence: not the object of a preposition."""
+    found = []
+    for key, i in entities(toks):
+        end = next(k for k in range(i, len(toks) + 1) if k == len(toks) or not toks[k].capital)
+        actor = end < len(toks) and toks[end].lower == "based"   # "the Tripoli-based government"
+        j = i - 1
+        if j >= 0 and toks[j].lower == "the":
+            j -= 1
+        if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS and not actor:
+            continue
+        if key not in found:
+            found.append(key)
+    return found
+
+
+def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[Token]) -> list[str]:
+    """The first two participants of the sentence appear in the opposite order in the window,
+    and a "by" passive on exactly one side does not explain it."""
+    window_order = [key for key, _ in entities(wtoks)]
+    shared = [p for p in participants(stoks) if any(same_word(p, w) for w in window_order)]
+    if len(shared) < 2:
+        return []
+    first, second = shared[:2]
+    pos = {p: min(k for k, w in enumerate(window_order) if same_word(p, w)) for p in (first, second)}
+    if pos[first] == pos[second]:
+        return []
+    reversed_in_window = pos[first] > pos[second]
+    passive_flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
+    if reversed_in_window != passive_flip:
+        return [f"roles swapped: {first!r} and {second!r} stand the other way round in the passage"]
+    return []
+
+
+def soft_score(similarity: float, stoks: list[Token], wtoks: list[Token]) -> float:
+    words = content_words(stoks)
+    vocabulary = {t.lower for t in wtoks}
+    coverage = sum(contains_word(w, vocabulary) for w in words) / len(words) if words else 1.0
+    return SIMILARITY_WEIGHT * max(similarity, 0.0) + (1 - SIMILARITY_WEIGHT) * coverage
+
+
+# ---------------------------------------------------------------------------------------------------
+# The API
+
+
+def as_matrix(vectors) -> np.ndarray:
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict:
+    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call."""
+    plain = re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
+    units = windows([p for p in passages if p.strip()])
+    if not plain:
+        return Verdict(True, 1.0, ())
+    if not units:
+        return Verdict(False, 0.0, ("no cited passage",))
+    vectors = as_matrix(embed([plain] + units))
+    sims = vectors[1:] @ vectors[0]
+    best = float(sims.max())
+    if best < UNRELATED_SIMILARITY:
+        return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
+    k = align(tokens(plain), units, sims)
+    window, stoks = units[k], tokens(plain)
+    wtoks = tokens(window)
+    owner = next(p for p in passages if passage_sentences(window)[0] in p)
+    reasons = (missing_terms(stoks, wtoks, owner) + number_subjects(stoks, wtoks)
+               + negation_mismatch(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
+    score = soft_score(float(sims[k]), stoks, wtoks)
+    if score < SUPPORT_THRESHOLD:
+        reasons.append(f"weak match with the passage (score {score:.2f})")
+    if reasons:
+        score = min(score, SUPPORT_THRESHOLD) * 0.5
+    return Verdict(not reasons, round(min(max(score, 0.0), 1.0), 3), tuple(reasons))
+
+
+def caching(embed: Embed) -> Embed:
+    """`embed` with a memory of the texts it has seen, for one answer: pre-embed every text in one
+    batch, then each verify_sentence call finds its vectors there."""
+    memory: dict[str, np.ndarray] = {}
+
+    def cached(texts: list[str]) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if t not in memory))
+        if todo:
+            memory.update(zip(todo, as_matrix(embed(todo))))
+        return np.stack([memory[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    return cached
+
+
+def verify_answer(sentences: list[tuple[str, list[str]]], embed: Embed) -> list[Verdict]:
+    """Each (sentence, cited passages) pair checked, with one embedding batch for the whole answer."""
+    cached = caching(embed)
+    texts = [re.sub(r"\s+", " ", CITE.sub("", s)).strip() for s, _ in sentences]
+    texts += [u for _, cited in sentences for u in windows([p for p in cited if p.strip()])]
+    if texts:
+        cached(texts)
+    return [verify_sentence(s, cited, cached) for s, cited in sentences]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Does the answer answer the question?
+
+WH_PATTERNS = [  # (question pattern, kind of answer it needs)
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion|amount)\b|\bhow (old|long|far)\b", re.I), "number"),
+    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", re.I), "time"),
+    (re.compile(r"\bwhere\b|\bwhat (city|country|place|town|region)\b|\bwhich (city|country|place|town|region)\b|\bin which\b", re.I), "place"),
+    (re.compile(r"\bwhy\b|\bwhat (was|is) the (reason|cause|purpose|goal|aim)\b", re.I), "reason"),
+    (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b", re.I), "person"),
+]
+TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "last", "previous", "next", "week", "weeks",
+              "month", "months", "year", "years", "day", "days", "early", "late", "mid", "after", "before",
+              "during", "since", "until", "century", "decade", "morning", "evening", "recently", "first"}
+REASON_WORDS = {"because", "due", "over", "since", "as", "to", "for", "order", "so", "amid", "after",
+                "suspicion", "suspicions", "reason", "aim", "goal", "purpose", "given", "owing", "result",
+                "saying", "fear", "fears", "counter", "contain", "prompting", "following"}
+PERSON_WORDS = {"government", "officials", "official", "delegation", "army", "president", "minister",
+                "general", "commander", "chief", "chiefs", "representatives", "observers", "sources",
+                "embassy", "people", "forces", "leader", "head", "he", "she", "they", "who", "team"}
+ANSWER_SIMILARITY = 0.25
+
+
+def question_type(question: str) -> str:
+    for pattern, kind in WH_PATTERNS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def has_kind(kind: str, toks: list[Token]) -> bool:
+    words = {t.lower for t in toks}
+    if kind == "number":
+        return bool(number_values(toks)) or bool(words & {"several", "dozens", "hundreds", "thousands", "few"})
+    if kind == "time":
+        return (any(re.fullmatch(r"(1[5-9]|20)\d\d", v) for v, _ in number_values(toks))
+                or any(n in MONTHS.values() for n, _ in names(toks)) or bool(words & TIME_WORDS))
+    if kind == "place":
+        return any(toks[i - 1].lower in PLACE_PREPOSITIONS for _, i in names(toks) if i > 0) or bool(
+            words & {"east", "eastern", "west", "western", "north", "south", "capital", "city", "abroad"})
+    if kind == "reason":
+        return bool(words & REASON_WORDS)
+    if kind == "person":
+        return bool(names(toks)) or bool(words & PERSON_WORDS)
+    return True
+
+
+def focus_words(question: str) -> list[str]:
+    """The thing asked about: content words of the question that are not the wh-phrase or a verb
+    of asking ("what is the population of Libya" -> population, libya)."""
+    generic = {"many", "much", "happened", "happen", "did", "does", "according", "documents", "passage",
+               "article", "say", "said", "tell", "told", "mentioned", "described"}
+    return [w for w in content_words(tokens(question)) if w not in generic]
+
+
+def answers_question(question: str, answer_sentences: list[str], embed: Embed) -> bool:
+    """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …)
+    and is about what the question asks (its focus words, or enough embedding similarity)."""
+    plain = [re.sub(r"\s+", " ", CITE.sub("", s)).strip() for s in answer_sentences]
+    plain = [s for s in plain if s]
+    if not plain or not question.strip():
+        return False
+    toks = tokens(" ".join(plain))
+    if not has_kind(question_type(question), toks):
+        return False
+    focus = focus_words(question)
+    vocabulary = {t.lower for t in toks}
+    covered = sum(contains_word(w, vocabulary) for w in focus) / len(focus) if focus else 1.0
+    vectors = as_matrix(embed([question] + plain))
+    similarity = float((vectors[1:] @ vectors[0]).max())
+    return covered >= 0.5 or similarity >= ANSWER_SIMILARITY + 0.2 * (1 - covered)
