@@ -353,9 +353,14 @@ def as_matrix(vectors) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+def sentence_text(sentence: str) -> str:
+    """The claim of an answer sentence: citation markers dropped, spaces collapsed."""
+    return re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
+
+
 def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict:
     """Whether `passages` (the cited ones) say what `sentence` says. One embedding call."""
-    plain = re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
+    plain = sentence_text(sentence)
     units = windows([p for p in passages if p.strip()])
     if not plain:
         return Verdict(True, 1.0, ())
@@ -397,7 +402,7 @@ def caching(embed: Embed) -> Embed:
 def verify_answer(sentences: list[tuple[str, list[str]]], embed: Embed) -> list[Verdict]:
     """Each (sentence, cited passages) pair checked, with one embedding batch for the whole answer."""
     cached = caching(embed)
-    texts = [re.sub(r"\s+", " ", CITE.sub("", s)).strip() for s, _ in sentences]
+    texts = [sentence_text(s) for s, _ in sentences]
     texts += [u for _, cited in sentences for u in windows([p for p in cited if p.strip()])]
     if texts:
         cached(texts)
@@ -461,8 +466,7 @@ def focus_words(question: str) -> list[str]:
 def answers_question(question: str, answer_sentences: list[str], embed: Embed) -> bool:
     """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …)
     and is about what the question asks (its focus words, or enough embedding similarity)."""
-    plain = [re.sub(r"\s+", " ", CITE.sub("", s)).strip() for s in answer_sentences]
-    plain = [s for s in plain if s]
+    plain = [s for s in map(sentence_text, answer_sentences) if s]
     if not plain or not question.strip():
         return False
     toks = tokens(" ".join(plain))
