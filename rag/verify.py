@@ -26,7 +26,7 @@ Embed = Callable[[list[str]], "np.ndarray"]
 # Tuned on the dev split of eval/support.jsonl (see eval/support.py).
 UNRELATED_SIMILARITY = 0.35   # below this the best window is about something else
 SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage) needed
-ALIGN_MARGIN = 0.12           # windows this close to the best similarity compete on term coverage
+ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
 
@@ -34,7 +34,9 @@ CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
 TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][A-Za-z']*")
 ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")
 ALIASES = [(re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bAmericans?\b|\bAmerica\b"), "US"),
-           (re.compile(r"\bU\.?S\.?A\b"), "US")]
+           (re.compile(r"\bU\.?S\.?A\b"), "US"),
+           # a capital for its country, as news writing does
+           (re.compile(r"\bWashington\b"), "US"), (re.compile(r"\bMoscow\b"), "Russia")]
 POSSESSIVE = re.compile(r"(?<=\w)['’]s?\b")
 
 UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
@@ -46,7 +48,16 @@ MONTHS = {m[:3]: m for m in "january february march april may june july august s
                             "december".split()}
 NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
              "refuse", "refuses", "refused", "refusing", "deny", "denies", "denied", "reject", "rejects",
-             "rejected", "fail", "fails", "failed"}
+             "rejected", "fail", "fails", "failed", "avoid", "avoids", "avoided", "avoiding", "lack",
+             "lacks", "lacked", "lacking", "unable", "instead"}
+ADVISING = ("advis", "warn", "caution", "urg")   # "advised against" negates what follows it
+# A word in the sentence whose opposite the window says (and not the word itself) contradicts it;
+# prefixes, so that inflections match.
+ANTONYMS = [("improv", "deteriorat"), ("increas", "decreas"), ("strengthen", "weaken"), ("accept", "reject"),
+            ("expand", "reduc"), ("success", "fail"), ("support", "oppos"), ("ally", "rival"), ("allie", "rival"),
+            ("east", "west"), ("north", "south"), ("stable", "unstable"), ("strong", "weak"),
+            ("larg", "small"), ("won", "lost"), ("gain", "los"), ("join", "leav"), ("introduc", "drop")]
+ANTONYM_SLACK = 5  # letters a word may add to the prefix ("deteriorating")
 PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "into", "across", "throughout", "outside", "inside",
                       "of", "on", "during", "since", "until", "by"}
 # Capitalised at a sentence start without being a name.
@@ -186,10 +197,31 @@ def contains_word(word: str, vocabulary: set[str]) -> bool:
 # Windows of the passages and alignment
 
 
+ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
+
+
 def passage_sentences(passage: str) -> list[str]:
+    """Sentences, re-joining Punkt's splits after abbreviations ("U.S. | Africa Command")."""
     from rag.chunking import sentence_spans
 
-    return [passage[s:e].strip() for s, e in sentence_spans(passage)] or [passage]
+    merged: list[str] = []
+    for start, end in sentence_spans(passage):
+        piece = passage[start:end].strip()
+        if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()):
+            merged[-1] += " " + piece
+        else:
+            merged.append(piece)
+    return merged or [passage]
+
+
+def heading(passage: str) -> str:
+    """A passage's opening label ("Debian 2.1 Slink (March 9th, 1999):", a title line): what every
+    sentence of the passage is about, so its names count in every window."""
+    first_line = passage.strip().split("\n", 1)[0]
+    label = first_line.split(": ", 1)[0] if ": " in first_line else first_line
+    if len(label.split()) <= 8 and (label != first_line or not first_line.rstrip().endswith((".", "?", "!"))):
+        return label
+    return ""
 
 
 def windows(passages: Sequence[str]) -> list[str]:
@@ -231,6 +263,7 @@ def align(sentence_toks: list[Token], units: list[str], sims: np.ndarray) -> int
 
 
 def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str) -> list[str]:
+    wtoks = wtoks + tokens(heading(passage_text))
     wterms, wwords = key_terms(wtoks), {t.lower for t in wtoks}
     ptoks = tokens(passage_text)
     pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
@@ -272,7 +305,8 @@ def negation_scopes(toks: list[Token]) -> list[set[str]]:
     stop = stopwords()
     scopes = []
     for i, tok in enumerate(toks):
-        if tok.lower in NEGATIONS or tok.lower.endswith("n't"):
+        advised_against = tok.lower == "against" and any(t.lower.startswith(ADVISING) for t in toks[max(0, i - 4):i])
+        if tok.lower in NEGATIONS or tok.lower.endswith("n't") or advised_against:
             after = [t.lower for t in toks[i + 1:i + 6] if t.lower not in stop and len(t.lower) > 2]
             scopes.append({stem(w) for w in after[:2]})
     return scopes
@@ -288,6 +322,20 @@ def negation_mismatch(stoks: list[Token], wtoks: list[Token]) -> list[str]:
         side = "the sentence" if sentence_negations > window_negations else "the passage"
         return [f"negation in {side} only"]
     return []
+
+
+def opposites(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A word of the sentence whose opposite stands in the window, the word itself not."""
+    def has(prefix: str, words: set[str]) -> bool:
+        return any(w.startswith(prefix) and len(w) <= len(prefix) + ANTONYM_SLACK for w in words)
+
+    sentence_words, window_words = {t.lower for t in stoks}, {t.lower for t in wtoks}
+    reasons = []
+    for a, b in ANTONYMS:
+        for said, opposite in ((a, b), (b, a)):
+            if has(said, sentence_words) and has(opposite, window_words) and not has(said, window_words):
+                reasons.append(f"the passage says '{opposite}…' where the sentence says '{said}…'")
+    return reasons
 
 
 def entities(toks: list[Token]) -> list[tuple[str, int]]:
@@ -320,22 +368,66 @@ def participants(toks: list[Token]) -> list[str]:
     return found
 
 
+AUXILIARIES = {"will", "would", "can", "could", "did", "does", "do", "to", "not", "has", "have", "had", "may",
+               "might", "must", "shall", "should", "was", "were", "is", "are", "been", "be"}
+IRREGULAR_PAST = {"met", "held", "said", "told", "took", "gave", "made", "sent", "led", "became", "began",
+                  "brought", "wrote", "saw", "won", "lost", "left", "kept", "put", "set", "found", "chose",
+                  "took", "drove", "paid", "sold", "bought", "taught", "thought", "fought", "built", "ran"}
+# Verbs whose two participants can stand either way round ("A met B" = "A and B met").
+SYMMETRIC = ("meet", "met", "talk", "agree", "cooperat", "collaborat", "negotiat", "discuss", "signed",
+             "held", "join", "compet", "clash", "fought", "war", "ally", "allie")
+
+
+def main_verb(toks: list[Token], after: int) -> int | None:
+    """Index of the first verb-like word after token `after`: a past form, a word after an auxiliary,
+    or an -s form right after the subject ("The U.S. fully supports …")."""
+    stop = stopwords()
+    for k in range(after + 1, min(len(toks), after + 12)):
+        tok = toks[k]
+        if tok.capital or tok.lower in stop or len(tok.lower) < 3 or tok.lower.endswith("ly"):
+            continue
+        previous = toks[k - 1].lower
+        if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
+                or (tok.lower.endswith("s") and not tok.lower.endswith("ss")
+                    and (toks[k - 1].capital or previous.endswith("ly")))):
+            return k
+    return None
+
+
 def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[Token]) -> list[str]:
-    """The first two participants of the sentence appear in the opposite order in the window,
-    and a "by" passive on exactly one side does not explain it."""
-    window_order = [key for key, _ in entities(wtoks)]
-    shared = [p for p in participants(stoks) if any(same_word(p, w) for w in window_order)]
-    if len(shared) < 2:
+    """Who does what: the participants before the sentence's main verb must stand before the same
+    verb in the window and those after it after it (the other way round when exactly one side is a
+    passive with a "by" agent). Names after a place preposition are not participants."""
+    acting = participants(stoks)
+    runs = [(key, i) for key, i in entities(stoks) if key in acting]
+    if len(runs) < 2:
         return []
-    first, second = shared[:2]
-    pos = {p: min(k for k, w in enumerate(window_order) if same_word(p, w)) for p in (first, second)}
-    if pos[first] == pos[second]:
+    verb_at = main_verb(stoks, runs[0][1] + sum(1 for _ in names_run(stoks, runs[0][1])) - 1)
+    if verb_at is None or stoks[verb_at].lower.startswith(SYMMETRIC):
         return []
-    reversed_in_window = pos[first] > pos[second]
-    passive_flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
-    if reversed_in_window != passive_flip:
-        return [f"roles swapped: {first!r} and {second!r} stand the other way round in the passage"]
+    verb = stem(stoks[verb_at].lower)
+    window_verbs = [k for k, t in enumerate(wtoks) if stem(t.lower) == verb]
+    if len(window_verbs) != 1:
+        return []  # the verb is paraphrased or repeated: nothing to anchor the roles on
+    anchor = window_verbs[0]
+    flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
+    window_entities = entities(wtoks)
+    for key, i in runs:
+        before_in_sentence = (i < verb_at) != flip
+        places = [j for w, j in window_entities if same_word(key, w)]
+        if places and all((j < anchor) != before_in_sentence for j in places):
+            side = "before" if before_in_sentence else "after"
+            return [f"roles swapped: '{key}' stands {side} '{stoks[verb_at].lower}' in the sentence, "
+                    "not in the passage"]
     return []
+
+
+def names_run(toks: list[Token], start: int):
+    """The tokens of the name run starting at `start`."""
+    k = start
+    while k < len(toks) and toks[k].capital:
+        yield toks[k]
+        k += 1
 
 
 def soft_score(similarity: float, stoks: list[Token], wtoks: list[Token]) -> float:
@@ -376,7 +468,7 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict
     wtoks = tokens(window)
     owner = next(p for p in passages if passage_sentences(window)[0] in p)
     reasons = (missing_terms(stoks, wtoks, owner) + number_subjects(stoks, wtoks)
-               + negation_mismatch(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
+               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
     score = soft_score(float(sims[k]), stoks, wtoks)
     if score < SUPPORT_THRESHOLD:
         reasons.append(f"weak match with the passage (score {score:.2f})")
