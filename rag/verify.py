@@ -28,6 +28,7 @@ UNRELATED_SIMILARITY = 0.35   # below this the best window is about something el
 SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage) needed
 ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
+TOPIC_SENTENCES = 3
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
 
 CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
@@ -197,6 +198,7 @@ def contains_word(word: str, vocabulary: set[str]) -> bool:
 # Windows of the passages and alignment
 
 
+LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
 ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
 
 
@@ -207,7 +209,8 @@ def passage_sentences(passage: str) -> list[str]:
     merged: list[str] = []
     for start, end in sentence_spans(passage):
         piece = passage[start:end].strip()
-        if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()):
+        if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()
+                       or LIST_NUMBER.fullmatch(merged[-1])):
             merged[-1] += " " + piece
         else:
             merged.append(piece)
@@ -224,14 +227,30 @@ def heading(passage: str) -> str:
     return ""
 
 
-def windows(passages: Sequence[str]) -> list[str]:
-    """Each passage sentence and each pair of neighbours (an answer sentence often merges two)."""
+def owned_windows(passages: Sequence[str]) -> list[tuple[str, int]]:
+    """Each passage sentence and each pair of neighbours (an answer sentence often merges two),
+    with the index of the passage it comes from."""
     units = []
-    for passage in passages:
+    for owner, passage in enumerate(passages):
         sents = passage_sentences(passage)
-        units.extend(sents)
-        units.extend(f"{a} {b}" for a, b in zip(sents, sents[1:]))
+        units.extend((text, owner) for text in sents)
+        units.extend((f"{a} {b}", owner) for a, b in zip(sents, sents[1:]))
     return units
+
+
+def windows(passages: Sequence[str]) -> list[str]:
+    return [text for text, _ in owned_windows(passages)]
+
+
+def context_tokens(passage: str) -> list[Token]:
+    """Names every sentence of a passage may use: its heading's, and its topic's (a name in at least
+    TOPIC_SENTENCES of its sentences: "Thiemo", whom later sentences call "he")."""
+    counts: dict[str, int] = {}
+    for sent in passage_sentences(passage):
+        for name in {n for n, _ in names(tokens(sent))}:
+            counts[name] = counts.get(name, 0) + 1
+    topic = " ".join(name.capitalize() for name, n in counts.items() if n >= TOPIC_SENTENCES)
+    return tokens(heading(passage)) + tokens(topic)
 
 
 def key_terms(toks: list[Token]) -> set[str]:
@@ -242,17 +261,19 @@ def term_found(term: str, window_terms: set[str], window_words: set[str]) -> boo
     return term in window_terms or contains_word(term, window_words)
 
 
-def align(sentence_toks: list[Token], units: list[str], sims: np.ndarray) -> int:
+def align(sentence_toks: list[Token], units: list[tuple[str, int]], sims: np.ndarray,
+          context: list[list[Token]]) -> int:
     """The window that restates the sentence: among those near the best similarity, the one holding
     most of the sentence's names and numbers."""
     terms = key_terms(sentence_toks)
     best = float(sims.max())
 
     def rank(i: int) -> tuple[float, float]:
-        utoks = tokens(units[i])
+        text, owner = units[i]
+        utoks = tokens(text) + context[owner]
         uterms, uwords = key_terms(utoks), {t.lower for t in utoks}
         covered = sum(term_found(t, uterms, uwords) for t in terms)
-        return covered - 0.5 * (len(units[i]) > 400), float(sims[i])
+        return covered - 0.5 * (len(text) > 400), float(sims[i])
 
     candidates = [i for i in range(len(units)) if sims[i] >= best - ALIGN_MARGIN]
     return max(candidates, key=rank)
@@ -262,8 +283,8 @@ def align(sentence_toks: list[Token], units: list[str], sims: np.ndarray) -> int
 # The checks; each returns reasons (empty when the check passes)
 
 
-def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str) -> list[str]:
-    wtoks = wtoks + tokens(heading(passage_text))
+def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, context: list[Token]) -> list[str]:
+    wtoks = wtoks + context
     wterms, wwords = key_terms(wtoks), {t.lower for t in wtoks}
     ptoks = tokens(passage_text)
     pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
@@ -388,8 +409,7 @@ def main_verb(toks: list[Token], after: int) -> int | None:
             continue
         previous = toks[k - 1].lower
         if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
-                or (tok.lower.endswith("s") and not tok.lower.endswith("ss")
-                    and (toks[k - 1].capital or previous.endswith("ly")))):
+                or (tok.lower.endswith("s") and not tok.lower.endswith("ss") and previous.endswith("ly"))):
             return k
     return None
 
@@ -412,7 +432,9 @@ def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[To
     anchor = window_verbs[0]
     flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
     window_entities = entities(wtoks)
-    for key, i in runs:
+    subject = runs[0]
+    objects = [(key, i) for key, i in runs if i > verb_at][:1]
+    for key, i in [subject] + objects:
         before_in_sentence = (i < verb_at) != flip
         places = [j for w, j in window_entities if same_word(key, w)]
         if places and all((j < anchor) != before_in_sentence for j in places):
@@ -428,6 +450,51 @@ def names_run(toks: list[Token], start: int):
     while k < len(toks) and toks[k].capital:
         yield toks[k]
         k += 1
+
+
+DIRECTIONS = {"from": "source", "to": "destination", "into": "destination"}
+PLACE_MARKERS = {"in", "at", "from", "to", "into", "near", "inside", "outside", "across"}
+
+
+def preposition_of(toks: list[Token], i: int) -> str | None:
+    """The preposition governing the name run starting at token i ("in the US Embassy" -> "in")."""
+    j = i - 1
+    if j >= 0 and toks[j].lower == "the":
+        j -= 1
+    return toks[j].lower if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS else None
+
+
+def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A name the sentence makes a place ("at the US Embassy", "to the U.S.A.") must be a place of the
+    same direction in the window, not the subject of something there ("The US Embassy announced")."""
+    window_runs = [(key, preposition_of(wtoks, i)) for key, i in entities(wtoks)]
+    reasons = []
+    for key, i in entities(stoks):
+        said = preposition_of(stoks, i)
+        if said not in PLACE_MARKERS:
+            continue
+        seen = [prep for w, prep in window_runs if same_word(key, w)]
+        if not seen:
+            continue
+        if not any(prep in PLACE_PREPOSITIONS for prep in seen if prep):
+            reasons.append(f"'{key}' is a place in the sentence but not in the passage")
+        elif said in DIRECTIONS and all(DIRECTIONS.get(prep, DIRECTIONS[said]) != DIRECTIONS[said] for prep in seen):
+            reasons.append(f"'{key}' is the {DIRECTIONS[said]} in the sentence but not in the passage")
+    return reasons
+
+
+LABELLED = re.compile(r"([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)\s*\(([^()]{1,40})\)")
+
+
+def bound_labels(sentence: str, window: str) -> list[str]:
+    """"Martin Schulze (Secretary)": a name's bracketed label must be the one the window gives it."""
+    labels = {name.split()[-1].lower(): label.strip().lower() for name, label in LABELLED.findall(window)}
+    reasons = []
+    for name, label in LABELLED.findall(sentence):
+        given = labels.get(name.split()[-1].lower())
+        if given is not None and given != label.strip().lower():
+            reasons.append(f"'{name}' is '{given}' in the passage, not '{label.strip()}'")
+    return reasons
 
 
 def soft_score(similarity: float, stoks: list[Token], wtoks: list[Token]) -> float:
@@ -453,21 +520,24 @@ def sentence_text(sentence: str) -> str:
 def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict:
     """Whether `passages` (the cited ones) say what `sentence` says. One embedding call."""
     plain = sentence_text(sentence)
-    units = windows([p for p in passages if p.strip()])
+    passages = [p for p in passages if p.strip()]
+    units = owned_windows(passages)
     if not plain:
         return Verdict(True, 1.0, ())
     if not units:
         return Verdict(False, 0.0, ("no cited passage",))
-    vectors = as_matrix(embed([plain] + units))
+    vectors = as_matrix(embed([plain] + [text for text, _ in units]))
     sims = vectors[1:] @ vectors[0]
     best = float(sims.max())
     if best < UNRELATED_SIMILARITY:
         return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
-    k = align(tokens(plain), units, sims)
-    window, stoks = units[k], tokens(plain)
+    context = [context_tokens(p) for p in passages]
+    stoks = tokens(plain)
+    k = align(stoks, units, sims, context)
+    window, owner = units[k]
     wtoks = tokens(window)
-    owner = next(p for p in passages if passage_sentences(window)[0] in p)
-    reasons = (missing_terms(stoks, wtoks, owner) + number_subjects(stoks, wtoks)
+    reasons = (missing_terms(stoks, wtoks, passages[owner], context[owner]) + number_subjects(stoks, wtoks)
+               + place_roles(stoks, wtoks) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
     score = soft_score(float(sims[k]), stoks, wtoks)
     if score < SUPPORT_THRESHOLD:
