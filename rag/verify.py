@@ -28,7 +28,7 @@ UNRELATED_SIMILARITY = 0.35   # below this the best window is about something el
 SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage) needed
 ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
-TOPIC_SENTENCES = 3
+TOPIC_SENTENCES = 2
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
 
 CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
@@ -461,6 +461,8 @@ def preposition_of(toks: list[Token], i: int) -> str | None:
     j = i - 1
     if j >= 0 and toks[j].lower == "the":
         j -= 1
+    if j >= 1 and toks[j].lower == "to" and toks[j - 1].lower == "according":
+        return None
     return toks[j].lower if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS else None
 
 
