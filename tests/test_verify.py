@@ -1,0 +1,185 @@
+"""The answer-sentence verifier (rag/verify.py) on crafted pairs from the default corpus, with the real
+packaged embedder, and its measurement (eval/support.py) on a small temporary file."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.embedding import embed_texts
+from rag.verify import Verdict, answers_question, caching, verify_answer, verify_sentence
+
+GABORONE = ("The US Embassy in Libya announced that the commander of the US Africa Command, General Michael "
+            "Langley, and the Chairman of the US Joint Chiefs of Staff, General Brown Jr. met with General "
+            "Mohammed al-Haddad and General Abdelrazik al-Nazouri during the 2024 African Defense Chiefs "
+            "Conference in Gaborone, Botswana. During the Botswana meeting, Langley said that every African "
+            "country has multi-layered threats, especially across the Sahel. According to observers, the "
+            "invitation of the chiefs of staff of Benghazi and Tripoli by the US side to attend the conference "
+            "represents an official recognition of both parties.")
+TRIPOLI = ("Both parties recalled the importance of US-Libya cooperation to achieve security and stability in the "
+           "region. Meanwhile, the Tripoli-based government arrested three Russians in Tripoli over suspicions of "
+           "belonging to foreign mercenary group prompting Russian diplomacy to ask its citizens not to travel to "
+           "Libya, saying that it remains a highly instable country.")
+HAFTAR = ("In early December 2024, the head of the Security Unit of the Libyan National Army (LNA), Khaled Haftar, "
+          "met with a high-level delegation of the US Army in Benghazi to discuss counterterrorism and other "
+          "security issues of mutual interest. The meeting comes four days after a previous meeting of the US "
+          "delegation with Chief of Staff Khaled Haftar and the Secretary-General of the Libyan National Army "
+          "General Command, Lieutenant General Khairi Al-Tamimi and as well.")
+DEMANDS = ("The themes of the conference were the exchange of ideas to promote stability, security, human rights "
+           "and prosperity among the 53 countries in AFRICOM's area of responsibility, he said. According to "
+           "Libyan sources, US officials demanded during the past period that General Khalifa Haftar, "
+           "commander-in-chief of the National Army, limit the alliance ties that bind him to Moscow and expel "
+           "Russian militants. The sources confirmed that the Turks refuse to enter into a confrontation with the "
+           "army command or with the Russians and Egyptians in a new proxy war in Libya.")
+
+FAITHFUL = [
+    ("General Langley and General Brown Jr. met with General Mohammed al-Haddad and General Abdelrazik "
+     "al-Nazouri during the 2024 African Defense Chiefs Conference in Gaborone, Botswana.", GABORONE),
+    ("The Tripoli-based government arrested three Russians in Tripoli [1].", TRIPOLI),
+    ("The Turks refuse to enter into a confrontation with the army command.", DEMANDS),
+]
+PARAPHRASES = [
+    ("Langley and Brown met al-Haddad and al-Nazouri in Gaborone, Botswana.", GABORONE),
+    ("3 Russians were arrested by the Tripoli-based government.", TRIPOLI),           # digits, passive voice
+    ("Russia told its citizens not to travel to Libya, saying it remains highly unstable.", TRIPOLI),
+    ("Khaled Haftar met a high-level US Army delegation in Benghazi in early December 2024.", HAFTAR),
+    ("The meeting came four days after an earlier meeting between the US delegation and Khaled Haftar.", HAFTAR),
+    ("US officials asked Khalifa Haftar to limit his alliance with Russia and expel Russian militants.", DEMANDS),
+    ("The Turks will not confront the army command or the Russians.", DEMANDS),      # "refuse" = "will not"
+]
+CORRUPTED = [  # (kind, sentence, passage, a word the reason must contain)
+    ("number", "The Tripoli-based government arrested five Russians in Tripoli.", TRIPOLI, "number 5"),
+    ("number", "The meeting comes seven days after a previous meeting of the US delegation with Khaled Haftar.",
+     HAFTAR, "number 7"),
+    ("number subject", "The themes of the conference were discussed by 53 generals.", DEMANDS, "counts 'generals'"),
+    ("absent name", "Khalifa Haftar met with a high-level delegation of the US Army in Benghazi.", HAFTAR,
+     "khalifa"),
+    ("absent name", "US officials demanded that Khalifa Haftar expel Turkish militants.", DEMANDS, "turkish"),
+    ("swapped roles", "Three Russians arrested members of the Tripoli-based government.", TRIPOLI, "roles swapped"),
+    ("swapped roles", "Khalifa Haftar demanded that US officials limit the alliance ties that bind them to Moscow.",
+     DEMANDS, "roles swapped"),
+    ("negation", "Russia told its citizens to travel to Libya.", TRIPOLI, "negation"),
+    ("negation", "The Turks agreed to enter into a confrontation with the army command.", DEMANDS, "negation"),
+    ("wrong place", "Khaled Haftar met a US Army delegation in Tripoli.", HAFTAR, "tripoli"),
+    ("wrong place", "The Tripoli-based government arrested three Russians in Benghazi.", TRIPOLI, "benghazi"),
+    ("wrong date", "Khaled Haftar met the US delegation in early December 2023.", HAFTAR, "2023"),
+    ("right name, wrong relation", "Langley and Brown met al-Haddad and al-Nazouri in Benghazi.", GABORONE,
+     "benghazi"),
+    ("right name, wrong relation", "The US Embassy announced that Langley met al-Haddad in Tripoli.", GABORONE,
+     "tripoli"),
+    ("unrelated passage", "Khaled Haftar met a US Army delegation in Benghazi.", TRIPOLI, "something else"),
+    ("unrelated passage", "Bananas are rich in potassium.", TRIPOLI, "something else"),
+]
+
+
+@pytest.fixture(scope="module")
+def embed():
+    return caching(embed_texts)  # one model, texts embedded once for the whole module
+
+
+@pytest.mark.parametrize("sentence,passage", FAITHFUL + PARAPHRASES)
+def test_faithful_sentences_and_paraphrases_pass(embed, sentence, passage):
+    verdict = verify_sentence(sentence, [passage], embed)
+    assert verdict.supported, verdict.reasons
+    assert 0.5 <= verdict.score <= 1.0
+
+
+@pytest.mark.parametrize("kind,sentence,passage,clue", CORRUPTED, ids=[f"{c[0]}-{i}" for i, c in enumerate(CORRUPTED)])
+def test_corruptions_are_caught_with_a_reason(embed, kind, sentence, passage, clue):
+    verdict = verify_sentence(sentence, [passage], embed)
+    assert not verdict.supported, kind
+    assert verdict.score < 0.5
+    assert any(clue in reason for reason in verdict.reasons), verdict.reasons
+
+
+def test_a_name_is_looked_for_in_the_sentence_restated_not_anywhere_in_the_passage(embed):
+    verdict = verify_sentence("Langley met al-Haddad in Benghazi.", [GABORONE], embed)
+    assert "benghazi" in GABORONE.lower()  # the name is in the passage, in another sentence
+    assert any("elsewhere in the passage" in r for r in verdict.reasons), verdict.reasons
+
+
+def test_the_supporting_passage_is_found_among_several(embed):
+    assert verify_sentence("Three Russians were arrested in Tripoli.", [GABORONE, TRIPOLI], embed).supported
+    assert not verify_sentence("Three Russians were arrested in Tripoli.", [GABORONE, HAFTAR], embed).supported
+
+
+def test_empty_inputs():
+    def never(texts):
+        raise AssertionError("nothing to embed")
+
+    assert verify_sentence("[1]", [TRIPOLI], never) == Verdict(True, 1.0, ())
+    assert not verify_sentence("Three Russians were arrested.", ["", "  "], never).supported
+
+
+def test_verify_answer_embeds_once_per_answer():
+    calls = []
+
+    def counting(texts):
+        calls.append(len(texts))
+        return np.asarray(embed_texts(texts))
+
+    verdicts = verify_answer([("Three Russians were arrested in Tripoli [1].", [TRIPOLI]),
+                              ("Khaled Haftar met a US Army delegation in Tripoli [2].", [HAFTAR])], counting)
+    assert [v.supported for v in verdicts] == [True, False]
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("question,answer,expected", [
+    ("How many Russians were arrested in Tripoli, and why?",
+     ["The Tripoli-based government arrested three Russians over suspicions of belonging to a mercenary group [1]."], True),
+    ("How many Russians were arrested in Tripoli?",
+     ["Russian diplomacy asked its citizens not to travel to Libya [1]."], False),       # no number
+    ("What is the population of Libya?",
+     ["AFRICOM's area of responsibility covers 53 countries [1]."], False),              # a number, not a population
+    ("When did Khaled Haftar meet the US delegation?",
+     ["Khaled Haftar met the US Army delegation in early December 2024 [1]."], True),
+    ("When did Khaled Haftar become head of the Security Unit?",
+     ["Khaled Haftar, head of the Security Unit, met a US delegation in December 2024 [1]."], False),
+    ("Where did Langley and Brown meet the Libyan generals?",
+     ["They met them in Gaborone, Botswana [1]."], True),
+    ("Who won the last Libyan election?",
+     ["Observers say talk of unifying Libya's military no longer arouses enthusiasm [1]."], False),
+    ("What did Russia tell its citizens?", ["It told them not to travel to Libya [1]."], True),
+])
+def test_answers_question(embed, question, answer, expected):
+    assert answers_question(question, answer, embed) is expected
+
+
+def test_support_metrics_on_a_small_file(tmp_path, embed):
+    from eval.support import main, support_metrics
+
+    rows = [
+        {"id": "a", "question": "How many Russians were arrested?", "sentence": FAITHFUL[1][0], "passage": TRIPOLI,
+         "supported": True, "answers_question": True, "kind": "faithful", "split": "dev"},
+        {"id": "b", "question": "How many Russians were arrested?", "sentence": CORRUPTED[0][1], "passage": TRIPOLI,
+         "supported": False, "answers_question": True, "kind": "number", "split": "dev"},
+        {"id": "c", "question": "What did Russia tell its citizens?", "sentence": CORRUPTED[7][1], "passage": TRIPOLI,
+         "supported": False, "answers_question": True, "kind": "negation", "split": "test"},
+        # labelled wrongly on purpose: the verifier says unsupported, so this counts as a false positive
+        {"id": "d", "question": "Where were they arrested?", "sentence": CORRUPTED[10][1], "passage": TRIPOLI,
+         "supported": True, "answers_question": True, "kind": "paraphrase", "split": "test"},
+    ]
+    path = tmp_path / "support.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    metrics = support_metrics(path, embed)
+    assert metrics["dev"]["unsupported"] | {"f1": None} == {"precision": 1.0, "recall": 1.0, "f1": None, "tp": 1,
+                                                            "fp": 0, "fn": 0, "positives": 1, "n": 2}
+    assert metrics["test"]["unsupported"]["precision"] == 0.5 and metrics["test"]["unsupported"]["recall"] == 1.0
+    assert metrics["all"]["kinds"]["paraphrase"] == {"n": 1, "correct": 0, "accuracy": 0.0}
+    assert metrics["all"]["n"] == 4 and [e["id"] for e in metrics["errors"]] == ["d"]
+    assert main(["--file", str(path)]) == 0
+
+
+def test_support_cli_rejects_a_missing_or_invalid_file(tmp_path, capsys):
+    from eval.support import main
+
+    assert main(["--file", str(tmp_path / "nope.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "question": "q", "sentence": "s", "passage": "p", "supported": "yes"}\n')
+    assert main(["--file", str(bad)]) == 2
+    assert "bad.jsonl:1: 'supported'" in capsys.readouterr().err
+    bad.write_text("{not json\n")
+    assert main(["--file", str(bad)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
