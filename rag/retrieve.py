@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from rag import bm25
 from rag.config import RETRIEVAL_MODES, Settings
-from rag.embedding import embed_query
+from rag.embedding import Embedder
 from rag.errors import BackendError, InputError
 from rag.store import Store, chroma_errors
 
@@ -77,8 +77,8 @@ class Retriever:
                 self._bm25 = bm25.load(path)
                 self._bm25_signature = signature
 
-    def dense(self, question: str, n: int) -> list[Hit]:
-        vector = embed_query(question)
+    def dense(self, question: str, n: int, embedder: Embedder | None = None) -> list[Hit]:
+        vector = (embedder or Embedder()).query(question).tolist()
         with chroma_errors(self.settings):
             if self.store.chunks.count() == 0:
                 return []
@@ -99,7 +99,9 @@ class Retriever:
         return [_hit(r.node.node_id, r.node.get_content(), r.node.metadata, float(r.score), "bm25")
                 for r in results if r.score > 0]
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+    def search(self, question: str, k: int | None = None, mode: str | None = None,
+               embedder: Embedder | None = None) -> list[Hit]:
+        """The k best chunks for the question; `embedder` carries the question's vector cache."""
         question = check_question(question, self.settings)
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
@@ -107,11 +109,11 @@ class Retriever:
             raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         pool = max(k, self.settings.candidates)
         if mode == "dense":
-            hits = self.dense(question, k)
+            hits = self.dense(question, k, embedder)
         elif mode == "bm25":
             hits = self.lexical(question, k)
         else:
-            hits = reciprocal_rank_fusion([self.dense(question, pool), self.lexical(question, pool)],
+            hits = reciprocal_rank_fusion([self.dense(question, pool, embedder), self.lexical(question, pool)],
                                           self.settings.rrf_k,
                                           [self.settings.dense_weight, self.settings.bm25_weight])
             hits = hits[:pool] if self.settings.reranker_path else hits[:k]

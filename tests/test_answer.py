@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import (AnswerResult, Answerer, Citation, DoneEvent, SourcesEvent, TokenEvent, clean_rewrite,
-                        is_refusal)
+from rag.answer import AnswerResult, Answerer, Citation, DoneEvent, SourcesEvent, TokenEvent
+from rag.answer.followup import clean_rewrite
+from rag.answer.pipeline import is_refusal
+from rag.answer.prompts import REFUSAL, answer_messages, format_passages, sanitize
 from rag.errors import BackendError, InputError
-from rag.prompts import REFUSAL, answer_messages, format_passages, sanitize
 
 JSON_KEYS = {"question", "standalone_question", "answer", "refused", "citations", "sentences", "timings", "llm"}
 CITATION_KEYS = {"n", "source", "title", "start", "end", "text", "score", "supported", "cited", "id"}
@@ -144,7 +145,7 @@ def test_local_backend_missing_model_file(default_index, tmp_path):
 
 def test_local_backend_truncated_model_file(default_index, tmp_path):
     pytest.importorskip("llama_cpp")
-    from rag.models import install_model
+    from rag.answer.model import install_model
 
     whole = install_model(default_index, verify=False)
     cut = tmp_path / "cut.gguf"
@@ -206,7 +207,7 @@ def test_cli_backend_error_exit_code_and_message(default_index, capsys, monkeypa
 
 
 def test_chat_keeps_history_for_follow_ups(default_index):
-    from rag.answer_cli import chat
+    from rag.cli.answer import chat
 
     lines = io.StringIO("Who is Khaled Haftar?\nWhere did he meet the US delegation?\nexit\n")
     out = io.StringIO()

@@ -162,8 +162,7 @@ class ChatApp:
 
             self.retriever.refresh()
             embed_query("warm up")
-            if self.settings.llm != "extractive":
-                self.answerer(self.settings).backend()  # loads the local model now, not on the first question
+            self.answerer(self.settings).generator.warm_up()  # loads the local model now, not on the first question
         except Exception as exc:  # the first question will report the same problem properly
             log.warning("warm-up failed: %s", exc)
 

@@ -75,7 +75,7 @@ def _support_badge(citation) -> str:
 
 def quotes_by_citation(result) -> dict[int, list[str]]:
     """For each passage number, the answer sentences that cite it, without their [n] markers."""
-    from rag.citations import strip_citations
+    from rag.answer.citations import strip_citations
 
     quotes: dict[int, list[str]] = {}
     for sentence in getattr(result, "sentences", None) or []:

@@ -63,13 +63,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.answer_cli import ask
+    from rag.cli.answer import ask
 
     return ask(_settings_from(args), args.question, as_json=args.json)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from rag.answer_cli import chat
+    from rag.cli.answer import chat
 
     return chat(_settings_from(args))
 
@@ -83,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from rag.models import install_model
+    from rag.answer.model import install_model
 
     path = install_model(_settings_from(args))
     print(f"model ready: {path}")
