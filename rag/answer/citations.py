@@ -56,10 +56,9 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
         if lead and sentences:
             sentences[-1][0] += " " + lead.group(0).strip()
             piece = piece[lead.end():].strip()
+        # A piece of citations alone was moved onto the sentence before it just above.
         if piece and strip_citations(piece):
             sentences.append([piece, None])
-        elif piece and sentences:
-            sentences[-1][0] += " " + piece
     return [(text, list(dict.fromkeys(cited_numbers(text)))) for text, _ in sentences]
 
 
