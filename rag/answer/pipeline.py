@@ -28,7 +28,8 @@ from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerResult, AnswerSentence, Citation, DoneEvent, SourcesEvent, TokenEvent
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.retrieve import Retriever, check_question
+from rag.query import Query, passages_shown
+from rag.retrieve import Retriever
 
 Event = SourcesEvent | TokenEvent | DoneEvent
 
@@ -44,8 +45,8 @@ _REFUSAL_LIKE = re.compile(
 class _Run:
     """Per-question state threaded through the pipeline steps."""
 
-    question: str
-    standalone: str = ""
+    query: Query             # as the user asked it
+    standalone: Query | None = None  # the follow-up made standalone (same k and mode)
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)
     embedder: Embedder = field(default_factory=Embedder)
@@ -76,28 +77,32 @@ class Answerer:
             self._retriever = Retriever(self.settings)
         return self._retriever
 
-    def ask(self, question: str, history: list[tuple[str, str]] = ()) -> AnswerResult:
+    def ask(self, question: str | Query, history: list[tuple[str, str]] = ()) -> AnswerResult:
         for event in self.stream(question, history):
             if isinstance(event, DoneEvent):
                 return event.result
         raise AssertionError("stream ended without a result")
 
-    def stream(self, question: str, history: list[tuple[str, str]] = ()) -> Iterator[Event]:
-        run = _Run(question=check_question(question, self.settings), embedder=self._embedder or Embedder())
+    def query(self, question: str, k: int | None = None, mode: str | None = None) -> Query:
+        """The checked query for a question; k (the passages shown) defaults to passages_shown."""
+        return Query.of(question, self.settings, k or passages_shown(self.settings), mode)
+
+    def stream(self, question: str | Query, history: list[tuple[str, str]] = ()) -> Iterator[Event]:
+        query = question if isinstance(question, Query) else self.query(question)
+        run = _Run(query=query, embedder=self._embedder or Embedder())
         self.generator.warm_up()  # load (or fail) before any work, so errors come first
-        run.standalone = self.standalone_question(run.question, list(history))
+        run.standalone = query.with_text(self.standalone_question(query.text, list(history)))
         run.lap("rewrite_s")
-        # k and mode passed explicitly: a retriever shared by the UI carries its own settings.
-        hits = self.retriever.search(run.standalone, k=self.settings.top_k, mode=self.settings.retrieval_mode,
-                                     embedder=run.embedder)
-        hits = hits[:max(1, min(self.settings.answer_passages, self.settings.top_k))]
-        evidence = evidence_score(run.standalone, hits, run.embedder)
+        # The query carries k and mode: a retriever shared by the UI holds the server's settings.
+        hits = self.retriever.search(run.standalone, embedder=run.embedder)
+        question_text = run.standalone.text
+        evidence = evidence_score(question_text, hits, run.embedder)
         run.lap("retrieve_s")
         if not hits or evidence < self.settings.refusal_min_score:
             yield from self._refuse(run, [], evidence)
             return
-        citations = build_citations(run.standalone, hits, self.settings.passage_chars, run.embedder)
-        yield SourcesEvent(citations=[replace(c) for c in citations], standalone_question=run.standalone)
+        citations = build_citations(question_text, hits, self.settings.passage_chars, run.embedder)
+        yield SourcesEvent(citations=[replace(c) for c in citations], standalone_question=question_text)
         text = yield from self._generate(run, citations)
         yield DoneEvent(self._finish(run, text, citations, evidence))
 
@@ -112,7 +117,7 @@ class Answerer:
 
     def _generate(self, run: _Run, citations: list[Citation]):
         parts = []
-        for delta in self.generator.stream(run.standalone, citations, run.embedder):
+        for delta in self.generator.stream(run.standalone.text, citations, run.embedder):
             if not parts:
                 run.mark("first_token_s")
             parts.append(delta)
@@ -122,7 +127,7 @@ class Answerer:
         return "".join(parts)
 
     def _refuse(self, run: _Run, citations: list[Citation], evidence: float):
-        yield SourcesEvent(citations=list(citations), standalone_question=run.standalone)
+        yield SourcesEvent(citations=list(citations), standalone_question=run.standalone.text)
         run.mark("first_token_s")
         yield TokenEvent(REFUSAL)
         yield DoneEvent(self._result(run, REFUSAL, True, citations, [], evidence))
@@ -151,7 +156,7 @@ class Answerer:
 
     def _result(self, run, answer, refused, citations, sentences, evidence) -> AnswerResult:
         run.mark("total_s")
-        return AnswerResult(question=run.question, standalone_question=run.standalone, answer=answer,
+        return AnswerResult(question=run.query.text, standalone_question=run.standalone.text, answer=answer,
                             refused=refused, citations=citations, sentences=sentences,
                             timings=dict(run.timings), llm=self.generator.name, evidence=evidence)
 
