@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,24 +25,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.workspace import isolated_settings  # noqa: E402
 from rag.answer import Answerer, DoneEvent, TokenEvent  # noqa: E402
-from rag.config import Settings  # noqa: E402
 from rag.answer.prompts import answer_messages  # noqa: E402
+from rag.config import Settings  # noqa: E402
 
 QUESTIONS = [
     "Where was the 2024 African Defense Chiefs Conference held?",
     "How many Russians were arrested in Tripoli, and on what suspicion?",
     "What did US officials demand of General Khalifa Haftar?",
 ]
-
-
-def isolated_settings(tmp: Path, **overrides) -> Settings:
-    from rag.ingest import ingest
-
-    shutil.copytree(REPO / "corpus", tmp / "corpus", dirs_exist_ok=True)
-    base = Settings().replace(corpus_dir=tmp / "corpus", index_dir=tmp / "index", model_dir=REPO / ".models")
-    ingest(base, show_progress=False)
-    return base.replace(**overrides)
 
 
 def run_pipeline(answerer: Answerer, question: str):

@@ -12,7 +12,7 @@ import pytest
 from rag.cli import main
 from rag.ingest import ingest
 from rag.store import Store
-from tests.conftest import REPO, make_settings
+from tests.helpers import REPO, make_settings
 
 
 def index_state(settings) -> dict[str, tuple[str, dict]]:

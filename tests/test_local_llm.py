@@ -56,7 +56,7 @@ def test_follow_up_resolved(local):
 
 
 def test_injected_instruction_in_a_document_is_ignored(tmp_path, default_index):
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
     from rag.ingest import ingest
 
     shutil.copytree(default_index.corpus_dir, tmp_path / "corpus")

@@ -11,13 +11,14 @@ import logging
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import rag  # noqa: F401  (offline environment before Gradio loads)
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
 from rag.errors import ConfigError, InputError, RagError
 from rag.loaders import SUPPORTED_SUFFIXES
-from ui import documents as docs
+from rag import corpus
 from ui.render import esc_md, quotes_by_citation, render_answer, render_error, render_sources, render_streaming
 
 log = logging.getLogger(__name__)
@@ -218,12 +219,12 @@ class ChatApp:
 
     def documents(self) -> list[dict]:
         """The indexed files: source, title, chunk count, ingest time (Unix seconds)."""
-        return [row.__dict__ for row in docs.list_documents(self.settings)]
+        return [row.__dict__ for row in corpus.list_documents(self.settings)]
 
     # --- documents tab ---------------------------------------------------------------------------
     def table(self) -> list[list]:
         try:
-            return [row.as_row() for row in docs.list_documents(self.settings)]
+            return [row.as_row() for row in corpus.list_documents(self.settings)]
         except RagError as exc:
             log.warning("cannot list documents: %s", exc)
             return []
@@ -232,7 +233,7 @@ class ChatApp:
         import gradio as gr
 
         try:
-            report = docs.reindex(self.settings, self.retriever)
+            report = corpus.reindex(self.settings, self.retriever)
             messages.append("Re-indexed: " + report.summary())
             messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
         except RagError as exc:
@@ -246,7 +247,7 @@ class ChatApp:
         for item in files or []:
             path = item if isinstance(item, str) else getattr(item, "path", None) or item.get("path")
             try:
-                name = docs.save_upload(self.settings, path, Path(path).name)
+                name = corpus.save_upload(self.settings, path, Path(path).name)
                 messages.append(f"✓ added {name}")
             except (RagError, OSError) as exc:
                 messages.append(f"✗ {Path(path).name}: {exc}")
@@ -257,7 +258,7 @@ class ChatApp:
     def remove(self, source):
         messages = []
         try:
-            messages.append(f"✓ removed {docs.remove_document(self.settings, source)}")
+            messages.append(f"✓ removed {corpus.remove_document(self.settings, source)}")
         except RagError as exc:
             messages.append(f"✗ {exc}")
         return self._after_change(messages)
@@ -354,6 +355,18 @@ def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: b
                        max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
                        mcp_server=False, enable_monitoring=False)
+
+
+@contextmanager
+def serving(settings: Settings):
+    """The app running in a background thread on settings.host:port (tests, benchmarks); yields its
+    URL and closes it on exit."""
+    demo = build_app(settings)
+    launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        demo.close()
 
 
 def serve(settings: Settings) -> int:

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rag.ingest import ingest
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.test_ingest import index_state, make_big_corpus
 
 pytestmark = pytest.mark.reliability
