@@ -291,3 +291,33 @@ def test_openai_backend_streams_and_cites(default_index):
     request = seen[-1]
     assert request["model"] == "served-model" and request["max_tokens"] == 33
     assert request["messages"][0]["role"] == "system" and '<passage id="1"' in request["messages"][1]["content"]
+
+
+# --- one query: validated once, k is the passages shown, sent events stay as sent ---------------------
+
+def test_ask_k_sets_the_number_of_passages_shown(default_index):
+    from rag.cli.answer import ask
+
+    settings = default_index.replace(llm="extractive")
+    question = "Who is the commander of US Africa Command?"
+    for k, shown in ((None, settings.answer_passages), (4, 4)):
+        out = io.StringIO()
+        assert ask(settings, question, as_json=True, out=out, k=k) == 0
+        assert len(json.loads(out.getvalue())["citations"]) == shown
+
+
+def test_rewritten_follow_up_is_not_held_to_the_users_length_limit(default_index):
+    answerer = Answerer(default_index.replace(llm="extractive", max_question_chars=40))
+    history = [("Which general met with General Mohammed al-Haddad in Botswana?", "General Michael Langley [1].")]
+    result = answerer.ask("Where did he meet him?", history=history)
+    assert len(result.standalone_question) > 40
+    assert result.citations
+    with pytest.raises(InputError):
+        answerer.ask("x" * 41)
+
+
+def test_sources_event_is_not_changed_by_the_citation_check(extractive):
+    events = list(extractive.stream("Who is the commander of US Africa Command?"))
+    sent, result = events[0].citations, events[-1].result
+    assert any(c.cited for c in result.citations)
+    assert not any(c.cited for c in sent) and all(c.supported is None for c in sent)
