@@ -98,7 +98,7 @@ class LLMGenerator:
         except BackendError:
             raise
         except Exception as exc:  # every client library has its own exception tree
-            raise BackendError(f"the {self.kind} LLM failed ({type(exc).__name__}: {_short(exc)}); "
+            raise BackendError(f"the {self.kind} LLM failed ({type(exc).__name__}: {short_error(exc)}); "
                                f"check {self.describe()}, or use --llm extractive") from None
 
     def complete(self, messages: list[ChatMessage], max_tokens: int, temperature: float = 0.0) -> str:
@@ -112,7 +112,8 @@ class LLMGenerator:
         return None
 
 
-def _short(exc: Exception) -> str:
+def short_error(exc: Exception) -> str:
+    """The exception's message on one line, at most 200 characters."""
     text = " ".join(str(exc).split())
     return text[:200] or "no message"
 
@@ -143,7 +144,9 @@ class LocalLLM(LLMGenerator):
         return str(self.path.resolve()), self.settings.context_window, self._threads()
 
     def load(self):
-        llm = _load_llamacpp(self.path, self.settings.context_window, self._threads())
+        from rag.answer.llamacpp import load_llamacpp
+
+        llm = load_llamacpp(self.path, self.settings.context_window, self._threads())
         return llm, _LOCAL_LOCKS.setdefault(str(self.path.resolve()), threading.Lock())
 
     def describe(self) -> str:
@@ -151,88 +154,6 @@ class LocalLLM(LLMGenerator):
 
     def count_tokens(self, text: str) -> int | None:
         return len(self.llm._model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-
-def _llamacpp_class():
-    try:
-        from llama_index.llms.llama_cpp import LlamaCPP
-    except ImportError:
-        raise BackendError("the local LLM needs llama-cpp-python: run `make install-local` (it builds "
-                           "llama-cpp-python with CMAKE_ARGS=-DGGML_NATIVE=OFF and installs the [local] "
-                           "extra), or choose another backend with RAG_LLM=openai|ollama|extractive") from None
-
-    class PerCallLlamaCPP(LlamaCPP):
-        """LlamaCPP ignores per-call kwargs and mutates shared generate_kwargs; this passes
-        max_tokens/temperature per call so one loaded model serves every setting."""
-
-        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
-            from llama_index.core.base.llms.types import CompletionResponse
-
-            if not formatted:
-                prompt = self.completion_to_prompt(prompt)
-            out = self._model(prompt=prompt, **{**self.generate_kwargs, **kwargs, "stream": False})
-            return CompletionResponse(text=out["choices"][0]["text"], raw=out)
-
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
-            from llama_index.core.base.llms.types import CompletionResponse
-
-            if not formatted:
-                prompt = self.completion_to_prompt(prompt)
-            parts = self._model(prompt=prompt, **{**self.generate_kwargs, **kwargs, "stream": True})
-
-            def gen():
-                text = ""
-                for part in parts:
-                    delta = part["choices"][0]["text"]
-                    text += delta
-                    yield CompletionResponse(delta=delta, text=text, raw=part)
-            return gen()
-
-    return PerCallLlamaCPP
-
-
-def _load_llamacpp(path: Path, context_window: int, threads: int):
-    cls = _llamacpp_class()
-    try:
-        llm = cls(model_path=str(path), context_window=context_window, max_new_tokens=256, temperature=0.0,
-                  verbose=False,
-                  # use_mmap=False: llama.cpp repacks the Q4_K weights for AVX2 into its own buffers;
-                  # with mmap the original file pages stay resident too (1.86 GB RSS vs 1.27 GB
-                  # measured), for about 2 s more load time once per process.
-                  model_kwargs={"n_threads": threads, "n_threads_batch": threads, "use_mmap": False},
-                  generate_kwargs={"stop": []})
-    except Exception as exc:  # llama.cpp reports a truncated or foreign file as ValueError
-        raise BackendError(f"llama.cpp cannot load {path} ({_short(exc)}): the file is damaged or not a "
-                           "model llama.cpp supports; run `rag model install` or fix model_path") from None
-    llm.messages_to_prompt, stops = chat_formatter(llm._model)
-    llm.generate_kwargs["stop"] = stops
-    return llm
-
-
-def chat_formatter(model) -> tuple:
-    """Chat messages -> prompt with the GGUF's own chat template (so any model_path works), plus its
-    stop strings. Falls back to ChatML, the format of the packaged Qwen2.5 model."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    meta = model.metadata
-    template = meta.get("tokenizer.chat_template")
-    if not template:
-        template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-                    "{% endfor %}<|im_start|>assistant\n")
-
-    def token_text(key: str) -> str:
-        tid = meta.get(key)
-        return model._model.token_get_text(int(tid)) if tid is not None else ""
-
-    formatter = Jinja2ChatFormatter(template=template, eos_token=token_text("tokenizer.ggml.eos_token_id"),
-                                    bos_token=token_text("tokenizer.ggml.bos_token_id"))
-
-    def to_prompt(messages) -> str:
-        rows = [{"role": m.role.value, "content": m.content or ""} for m in messages]
-        return formatter(messages=rows).prompt
-
-    stops = ["<|im_end|>", "<|endoftext|>"] if "<|im_start|>" in template else []
-    return to_prompt, stops
 
 
 # --- remote servers --------------------------------------------------------------------------------
@@ -250,7 +171,15 @@ class OpenAILLM(LLMGenerator):
         return s.openai_base_url, s.openai_model, s.openai_api_key, s.request_timeout
 
     def load(self):
-        return _openai_like(self.settings), None
+        try:
+            from llama_index.llms.openai_like import OpenAILike
+        except ImportError:
+            raise BackendError("the openai backend needs llama-index-llms-openai-like: run `make install`") from None
+        s = self.settings
+        # No retries: an unreachable server should fail in seconds with one clear message.
+        return OpenAILike(model=s.openai_model, api_base=s.openai_base_url, api_key=s.openai_api_key or "not-needed",
+                          is_chat_model=True, context_window=s.context_window, timeout=s.request_timeout,
+                          max_retries=0, temperature=s.temperature), None
 
     def describe(self) -> str:
         s = self.settings
@@ -271,7 +200,14 @@ class OllamaLLM(LLMGenerator):
         return s.ollama_host, s.ollama_model, s.request_timeout, s.max_new_tokens, s.temperature
 
     def load(self):
-        return _ollama(self.settings), None
+        try:
+            from llama_index.llms.ollama import Ollama
+        except ImportError:
+            raise BackendError("the ollama backend needs llama-index-llms-ollama: run `make install`") from None
+        s = self.settings
+        return Ollama(model=s.ollama_model, base_url=s.ollama_host, request_timeout=s.request_timeout,
+                      temperature=s.temperature, context_window=s.context_window,
+                      additional_kwargs={"num_predict": s.max_new_tokens}), None
 
     def describe(self) -> str:
         s = self.settings
@@ -279,26 +215,3 @@ class OllamaLLM(LLMGenerator):
 
     def call_kwargs(self, max_tokens: int, temperature: float) -> dict:
         return {}  # llama-index's Ollama ignores per-call options: they are set at construction
-
-
-def _openai_like(settings: Settings):
-    try:
-        from llama_index.llms.openai_like import OpenAILike
-    except ImportError:
-        raise BackendError("the openai backend needs llama-index-llms-openai-like: run `make install`") from None
-    # No retries: an unreachable server should fail in seconds with one clear message.
-    return OpenAILike(model=settings.openai_model, api_base=settings.openai_base_url,
-                      api_key=settings.openai_api_key or "not-needed", is_chat_model=True,
-                      context_window=settings.context_window, timeout=settings.request_timeout,
-                      max_retries=0, temperature=settings.temperature)
-
-
-def _ollama(settings: Settings):
-    try:
-        from llama_index.llms.ollama import Ollama
-    except ImportError:
-        raise BackendError("the ollama backend needs llama-index-llms-ollama: run `make install`") from None
-    return Ollama(model=settings.ollama_model, base_url=settings.ollama_host,
-                  request_timeout=settings.request_timeout, temperature=settings.temperature,
-                  context_window=settings.context_window,
-                  additional_kwargs={"num_predict": settings.max_new_tokens})
