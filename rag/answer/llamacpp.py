@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rag.answer.llm import short_error
-from rag.errors import BackendError
+from rag.errors import BackendError, short_error
 
 
 def _llamacpp_class():

@@ -7,7 +7,6 @@ shares it; llama.cpp contexts are not thread-safe, so calls into the local model
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -20,9 +19,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from rag.answer.followup import clean_rewrite, heuristic_rewrite
 from rag.answer.prompts import answer_messages, condense_messages
 from rag.config import Settings
-from rag.errors import BackendError
-
-log = logging.getLogger(__name__)
+from rag.errors import BackendError, short_error
 
 REWRITE_MAX_TOKENS = 60
 _CACHE: dict[tuple, tuple[Any, threading.Lock | None]] = {}
@@ -110,12 +107,6 @@ class LLMGenerator:
     def count_tokens(self, text: str) -> int | None:
         """Prompt tokens as the model counts them (None where the client cannot say)."""
         return None
-
-
-def short_error(exc: Exception) -> str:
-    """The exception's message on one line, at most 200 characters."""
-    text = " ".join(str(exc).split())
-    return text[:200] or "no message"
 
 
 # --- local GGUF through llama.cpp ------------------------------------------------------------------
