@@ -15,8 +15,8 @@ import pytest
 from rag.errors import ConfigError, InputError
 from tests.helpers import REPO, free_port, make_settings, running_ui
 from rag import corpus
-from ui.app import launch_auth, parse_history
 from ui.render import render_answer, render_sources
+from ui.session import launch_auth, parse_history
 
 ON_TOPIC = "Which general met with General Mohammed al-Haddad in Botswana?"
 OFF_TOPIC = "What is the best recipe for a chocolate cake with strawberries?"
