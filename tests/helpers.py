@@ -2,6 +2,7 @@
 and an in-process UI server over a private copy of the corpus."""
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import time
@@ -36,6 +37,24 @@ def make_settings(tmp: Path, **overrides) -> Settings:
     values = {"corpus_dir": tmp / "corpus", "index_dir": tmp / "index", "model_dir": REPO / ".models"}
     values.update(overrides)
     return base.replace(**values)
+
+
+def index_state(settings) -> dict[str, tuple[str, dict]]:
+    """Every chunk id with its text and metadata: two indexes are equal when these are."""
+    from rag.store import Store
+
+    store = Store(settings)
+    return {cid: (text, {k: v for k, v in meta.items()}) for cid, text, meta in store.all_chunks()}
+
+
+def make_big_corpus(target: Path, files: int = 24) -> None:
+    """Distinct documents built from the seed sentences, enough for a few seconds of embedding."""
+    sentences = " ".join(p.read_text() for p in (REPO / "corpus").iterdir()).split(". ")
+    rng = random.Random(7)
+    target.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        rng.shuffle(sentences)
+        (target / f"doc{i:03d}.txt").write_text(f"Report {i}\n\n" + ". ".join(sentences[:40]) + ".\n")
 
 
 @contextmanager

@@ -11,8 +11,7 @@ from rag.cli import main
 from rag.errors import BackendError
 from rag.ingest import ingest
 from rag.retrieve import Retriever
-from tests.helpers import free_port, make_settings, wait_for_port
-from tests.test_ingest import index_state, make_big_corpus
+from tests.helpers import free_port, index_state, make_big_corpus, make_settings, wait_for_port
 
 
 def rag_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
