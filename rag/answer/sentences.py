@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 
