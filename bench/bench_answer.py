@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,9 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.workspace import isolated_settings  # noqa: E402
 from rag.answer import Answerer, DoneEvent, TokenEvent  # noqa: E402
+from rag.answer.prompts import answer_messages  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.prompts import answer_messages  # noqa: E402
 
 QUESTIONS = [
     "Where was the 2024 African Defense Chiefs Conference held?",
@@ -37,17 +37,8 @@ QUESTIONS = [
 ]
 
 
-def isolated_settings(tmp: Path, **overrides) -> Settings:
-    from rag.ingest import ingest
-
-    shutil.copytree(REPO / "corpus", tmp / "corpus", dirs_exist_ok=True)
-    base = Settings().replace(corpus_dir=tmp / "corpus", index_dir=tmp / "index", model_dir=REPO / ".models")
-    ingest(base, show_progress=False)
-    return base.replace(**overrides)
-
-
 def run_pipeline(answerer: Answerer, question: str):
-    answerer.backend().llm._model.reset()
+    answerer.generator.llm._model.reset()
     start = time.perf_counter()
     first = None
     n_tokens = 0
@@ -62,7 +53,7 @@ def run_pipeline(answerer: Answerer, question: str):
 
 
 def run_raw(answerer: Answerer, prompt: str, max_tokens: int):
-    llm = answerer.backend().llm
+    llm = answerer.generator.llm
     model = llm._model
     model.reset()
     start = time.perf_counter()
@@ -78,7 +69,7 @@ def run_raw(answerer: Answerer, prompt: str, max_tokens: int):
 
 def prompt_of(answerer: Answerer, result) -> str:
     messages = answer_messages(result.standalone_question, [(c.n, c.title, c.text) for c in result.citations])
-    return answerer.backend().llm.messages_to_prompt(messages)
+    return answerer.generator.llm.messages_to_prompt(messages)
 
 
 def overhead(settings: Settings, questions: list[str]) -> None:
@@ -92,7 +83,7 @@ def overhead(settings: Settings, questions: list[str]) -> None:
             continue
         prompt = prompt_of(answerer, result)
         r_first, r_total, r_tokens = run_raw(answerer, prompt, settings.max_new_tokens)
-        tokens = answerer.backend().count_tokens(prompt)
+        tokens = answerer.generator.count_tokens(prompt)
         rows.append((tokens, p_first, r_first, p_total, r_total, p_tokens, r_tokens))
         print(f"{q[:60]:60}  prompt {tokens} tok | first token pipeline {p_first:.2f} s raw {r_first:.2f} s | "
               f"total pipeline {p_total:.2f} s raw {r_total:.2f} s | streamed {p_tokens}/{r_tokens} pieces")
@@ -146,7 +137,7 @@ def sweep(settings: Settings, n: int, configs: list[tuple[int, int]]) -> None:
             if not ok:
                 print(f"    miss: {r['question'][:60]} -> {result.answer[:100]}")
             if result.citations:
-                tokens.append(answerer.backend().count_tokens(prompt_of(answerer, result)))
+                tokens.append(answerer.generator.count_tokens(prompt_of(answerer, result)))
             firsts.append(first or 0.0)
         print(f"{passages} passages x {chars} chars: {good}/{len(picked)} correct, prompt "
               f"{statistics.mean(tokens or [0]):.0f} tok, first token {statistics.mean(firsts):.1f} s")

@@ -16,8 +16,6 @@ import gzip
 import json
 import random
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import rag  # noqa: E402,F401  (offline environment)
+from eval.external import debian_package  # noqa: E402
+from eval.metrics import percentile  # noqa: E402
 from rag.config import Settings  # noqa: E402
 
 CACHE = REPO / ".bench"
@@ -34,14 +34,7 @@ PACKAGE = "linux-doc-6.1"
 
 def fetch_linux_doc() -> Path:
     """The package's Documentation tree, downloaded from Debian's archive once and cached."""
-    root = CACHE / "linux-doc" / "usr/share/doc" / PACKAGE / "Documentation"
-    if root.is_dir():
-        return root
-    CACHE.mkdir(exist_ok=True)
-    subprocess.run(["apt-get", "download", PACKAGE], cwd=CACHE, check=True, capture_output=True)
-    deb = next(CACHE.glob(f"{PACKAGE}_*.deb"))
-    subprocess.run(["dpkg", "-x", str(deb), str(CACHE / "linux-doc")], check=True)
-    return root
+    return debian_package(PACKAGE, CACHE / "linux-doc", f"usr/share/doc/{PACKAGE}/Documentation")
 
 
 def build_corpus(docs: Path, target: Path, max_chars: int) -> int:
@@ -62,11 +55,6 @@ def build_corpus(docs: Path, target: Path, max_chars: int) -> int:
         if total >= max_chars:
             break
     return files
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def raw_encode_seconds(texts: list[str], batch_size: int) -> float:
@@ -93,7 +81,7 @@ def query_latencies(settings: Settings, questions: list[str]) -> dict[str, dict[
             started = time.perf_counter()
             retriever.search(q, mode=mode)
             times.append((time.perf_counter() - started) * 1000)
-        figures[mode] = {"p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95)}
+        figures[mode] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
     return figures
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from eval.metrics import percentile  # noqa: E402
 
 # (first question, a follow-up that only makes sense with it, a word the rewrite must carry over)
 CONVERSATIONS = [
@@ -65,8 +66,8 @@ def run_load(url: str, conversations: int) -> dict:
         "all_kept_own_context": all(r["own_context"] for r in results),
         "mixed": [r["foreign_context"] for r in results if r["foreign_context"]],
         "throughput_rps": len(latencies) / wall,
-        "p50_s": statistics.median(latencies),
-        "p95_s": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        "p50_s": percentile(latencies, 50),
+        "p95_s": percentile(latencies, 95),
         "wall_s": wall,
     }
 
@@ -75,10 +76,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=20)
     args = parser.parse_args()
-    from tests.ui_server import running_ui
+    from bench.workspace import free_port, isolated_settings
+    from ui.app import serving
 
-    with tempfile.TemporaryDirectory() as tmp, running_ui(Path(tmp)) as (url, _):
-        stats = run_load(url, args.conversations)
+    with tempfile.TemporaryDirectory() as tmp:
+        with serving(isolated_settings(Path(tmp), llm="extractive", port=free_port())) as url:
+            stats = run_load(url, args.conversations)
     print(json.dumps(stats, indent=2))
     print(f"{stats['conversations']} conversations, {stats['requests']} requests: {stats['throughput_rps']:.1f} "
           f"requests/s, p50 {stats['p50_s'] * 1000:.0f} ms, p95 {stats['p95_s'] * 1000:.0f} ms; all answered: "

@@ -52,24 +52,30 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise EvalInputError(f"`{' '.join(cmd)}` failed: {done.stderr.strip()[-400:]}")
 
 
-def pod_dir(cache: Path) -> Path:
-    """Download and unpack perl-doc once; the unpacked tree is reused afterwards."""
+def debian_package(package: str, cache: Path, inside: str) -> Path:
+    """The folder matching the glob `inside` of a Debian package, downloaded with apt-get and
+    unpacked with dpkg once into `cache`; later calls reuse the unpacked tree."""
     unpacked = cache / "unpacked"
-    found = sorted(unpacked.glob("usr/share/perl/*/pod"))
+    found = sorted(unpacked.glob(inside))
     if found:
         return found[-1]
     cache.mkdir(parents=True, exist_ok=True)
-    debs = sorted(cache.glob(f"{PACKAGE}_*.deb"))
+    debs = sorted(cache.glob(f"{package}_*.deb"))
     if not debs:
-        _run(["apt-get", "download", PACKAGE], cache)
-        debs = sorted(cache.glob(f"{PACKAGE}_*.deb"))
+        _run(["apt-get", "download", package], cache)
+        debs = sorted(cache.glob(f"{package}_*.deb"))
     if not debs:
-        raise EvalInputError(f"apt-get download {PACKAGE} produced no .deb in {cache}")
+        raise EvalInputError(f"apt-get download {package} produced no .deb in {cache}")
     _run(["dpkg", "-x", str(debs[-1].resolve()), str(unpacked.resolve())], cache)
-    found = sorted(unpacked.glob("usr/share/perl/*/pod"))
+    found = sorted(unpacked.glob(inside))
     if not found:
-        raise EvalInputError(f"no usr/share/perl/*/pod folder in {debs[-1].name}")
+        raise EvalInputError(f"no {inside} folder in {debs[-1].name}")
     return found[-1]
+
+
+def pod_dir(cache: Path) -> Path:
+    """perl-doc's pod folder."""
+    return debian_package(PACKAGE, cache, "usr/share/perl/*/pod")
 
 
 # --- building the set ---------------------------------------------------------------------------
@@ -152,12 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rag.cli import run_reporting_errors
+
     args = build_parser().parse_args(argv)
-    try:
-        corpus, questions, pages = build(args.cache, max(0, args.distractors))
-    except EvalInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(lambda: build_and_evaluate(args))
+
+
+def build_and_evaluate(args: argparse.Namespace) -> int:
+    corpus, questions, pages = build(args.cache, max(0, args.distractors))
     count = sum(1 for _ in questions.open(encoding="utf-8"))
     print(f"perlfaq set: {count} questions in {questions}; corpus {corpus} ({pages} pages)", file=sys.stderr)
     if args.build_only:

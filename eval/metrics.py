@@ -13,11 +13,14 @@ from bisect import bisect_right
 from collections import Counter
 from typing import Iterable, Sequence
 
+import numpy as np
+
+from rag.answer import citations as answer_citations
+
 MIN_RUN = 50
 # Any common run of MIN_RUN characters contains one evidence block of this size that starts at a
 # multiple of it (50 >= 2*25 - 1), so finding blocks finds every qualifying run.
 BLOCK = MIN_RUN // 2
-CITATION = re.compile(r"\[(\d+)\]")
 WORD = re.compile(r"[a-z0-9]+")
 # Dropped from token F1 (SQuAD convention): they inflate overlap without carrying an answer.
 STOPWORDS = frozenset("a an the of to in on and or is are was were be by for with as at that this it its".split())
@@ -28,8 +31,9 @@ def normalize(text: str) -> str:
     return " ".join((text or "").lower().split())
 
 
-def strip_citations(text: str) -> str:
-    return CITATION.sub("", text or "")
+def strip_citations(text: str | None) -> str:
+    """The answer without its [n] markers, parsed as the pipeline parses them."""
+    return answer_citations.strip_citations(text or "")
 
 
 # --- relevance ----------------------------------------------------------------------------------
@@ -170,17 +174,9 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / (na * nb) if na and nb else 0.0
 
 
-def semantic_similarity(prediction: str, gold: str, embed=None) -> float:
-    """Cosine of the packaged embedding model's vectors (import deferred: tests of the rest need no model)."""
-    if embed is None:
-        from rag.embedding import embed_texts as embed
-    a, b = embed([strip_citations(prediction) or " ", gold or " "])
-    return cosine(a, b)
-
-
 # --- citations ----------------------------------------------------------------------------------
-def cited_numbers(answer: str) -> list[int]:
-    return [int(n) for n in CITATION.findall(answer or "")]
+def cited_numbers(answer: str | None) -> list[int]:
+    return answer_citations.cited_numbers(answer or "")
 
 
 def citation_validity(answer: str, shown: int) -> float | None:
@@ -212,14 +208,10 @@ def refusal_scores(answerable: Sequence[bool], refused: Sequence[bool]) -> dict[
 
 
 # --- aggregation --------------------------------------------------------------------------------
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (numpy's default), q in [0, 100]; None for no values."""
-    data = sorted(v for v in values if v is not None)
-    if not data:
-        return None
-    pos = (len(data) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+def percentile(values: Sequence[float | None], q: float) -> float | None:
+    """Linear-interpolated percentile, q in [0, 100]; None for no values."""
+    data = [v for v in values if v is not None]
+    return float(np.percentile(data, q)) if data else None
 
 
 def mean(values: Iterable[float | None]) -> float | None:

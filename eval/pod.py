@@ -99,11 +99,3 @@ def render(items: list[Block]) -> str:
         elif b.text:
             parts.append(b.text)
     return "\n\n".join(p for p in parts if p.strip() and p.strip() != "*") + "\n"
-
-
-def title(items: list[Block]) -> str:
-    """The NAME section's line ("perlfaq4 - Data Manipulation"), the page's customary title."""
-    for i, b in enumerate(items):
-        if b.kind == "head1" and b.text.strip().upper() == "NAME" and i + 1 < len(items):
-            return items[i + 1].text
-    return ""

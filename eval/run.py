@@ -154,10 +154,8 @@ def retrieval_query(q: Question) -> str:
     (the follow-up plus the previous question), so retrieval sees what the extractive backend sees."""
     if not q.history:
         return q.question
-    try:
-        from rag.extractive import heuristic_rewrite
-    except ImportError:  # answering not installed: the same idea, inline
-        return f"{q.question} ({q.history[-1]})"
+    from rag.answer.followup import heuristic_rewrite
+
     return heuristic_rewrite(q.question, [(h, "") for h in q.history])
 
 
@@ -202,7 +200,8 @@ def _as_dict(obj) -> dict:
     return asdict(obj) if is_dataclass(obj) else dict(obj)
 
 
-def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge, replay: bool = False) -> dict:
+def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judge, replay: bool = False,
+                      embedder=None) -> dict:
     from rag.errors import BackendError, RagError
 
     from eval.metrics import is_relevant
@@ -214,7 +213,7 @@ def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judg
         query = record["standalone_question"] or retrieval_query(q)
         record["standalone_question"] = query
         started = time.perf_counter()
-        hits = retriever.search(query, k=RANK_DEPTH)
+        hits = retriever.search(query, k=RANK_DEPTH, embedder=embedder)
         record["timings"].setdefault("retrieve_s", time.perf_counter() - started)
     except BackendError:
         raise  # the model or index is unavailable: every question would fail the same way
@@ -231,7 +230,9 @@ def evaluate_question(q: Question, config: EvalConfig, retriever, answerer, judg
 
 # --- one configuration --------------------------------------------------------------------------
 def run_config(config: EvalConfig, questions: list[Question], settings: Settings, args: argparse.Namespace,
-               judge) -> list[dict]:
+               judge, embedder=None) -> list[dict]:
+    """`embedder`: a vector cache shared by every configuration (--cache-query-embeddings), or None
+    for a fresh one per question."""
     from tqdm import tqdm
 
     from rag.retrieve import Retriever
@@ -248,8 +249,8 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
     if not args.retrieval_only:
         from rag.answer import Answerer
 
-        answerer = Answerer(settings, retriever=retriever)
-    records = [evaluate_question(q, config, retriever, answerer, judge, args.replay_history)
+        answerer = Answerer(settings, retriever=retriever, embedder=embedder)
+    records = [evaluate_question(q, config, retriever, answerer, judge, args.replay_history, embedder)
                for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=args.quiet)]
     for r in records:
         scoring.score_record(r)
@@ -257,17 +258,9 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
     return records
 
 
-def cache_query_embeddings() -> None:
-    """Memoize the retriever's query embedding in this process (a sweep asks the same questions
-    under many configurations; only the fusion differs)."""
-    import functools
-
-    import rag.retrieve
-
-    rag.retrieve.embed_query = functools.lru_cache(maxsize=8192)(rag.retrieve.embed_query)
-
-
 def evaluate(args: argparse.Namespace) -> dict:
+    from rag.embedding import Embedder
+
     from eval import report, scoring
 
     questions = load_questions(args.questions)
@@ -277,8 +270,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         questions = questions[:args.limit]
     configs = parse_configs(args.configs)
     base = base_settings(args)
-    if args.cache_query_embeddings:
-        cache_query_embeddings()
+    # One vector cache for the whole sweep: each question is embedded once for all configurations.
+    shared = Embedder() if args.cache_query_embeddings else None
     started = time.perf_counter()
     results: dict[str, dict] = {}
     judges: dict[Path, object] = {}
@@ -287,7 +280,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         if settings.index_dir not in judges:
             ensure_index(settings, args.quiet)
             judges[settings.index_dir] = relevance_judge(settings)
-        records = run_config(config, questions, settings, args, judges[settings.index_dir])
+        records = run_config(config, questions, settings, args, judges[settings.index_dir], shared)
         results[config.name] = {"config": {"mode": config.mode, **config.overrides},
                                 "summary": scoring.summarize(records), "records": records}
     run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),

@@ -4,6 +4,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from rag.errors import BackendError
 
 # all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included; past that it truncates
@@ -62,3 +64,25 @@ def embed_texts(texts: list[str], batch_size: int = 64) -> list[list[float]]:
 
 def embed_query(text: str) -> list[float]:
     return embed_model().get_query_embedding(text)
+
+
+class Embedder:
+    """Vectors for one question's work (retrieval, evidence score, passage trimming, sentence
+    scoring, citation check), each distinct text embedded once. Make one per question; a longer-lived
+    one (eval's sweep over configurations) keeps every vector it has made."""
+
+    def __init__(self):
+        self._queries: dict[str, np.ndarray] = {}
+        self._texts: dict[str, np.ndarray] = {}
+
+    def query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = np.asarray(embed_query(text))
+        return self._queries[text]
+
+    def texts(self, texts: list[str]) -> np.ndarray:
+        """One row per text, in order; only texts not seen before go to the model (one batch)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._texts))
+        if missing:
+            self._texts.update(zip(missing, np.asarray(embed_texts(missing))))
+        return np.asarray([self._texts[t] for t in texts])

@@ -23,3 +23,9 @@ class IndexBusyError(RagError):
     """Another ingest holds the index lock."""
 
     exit_code = 5
+
+
+def short_error(exc: Exception) -> str:
+    """A third-party exception's message on one line, at most 200 characters, to quote in ours."""
+    text = " ".join(str(exc).split())
+    return text[:200] or "no message"

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from rag import bm25
-from rag.config import RETRIEVAL_MODES, Settings
-from rag.embedding import embed_query
-from rag.errors import BackendError, InputError
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.errors import BackendError
+from rag.query import Query
 from rag.store import Store, chroma_errors
 
 
@@ -33,18 +34,6 @@ class Hit:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def check_question(question: str, settings: Settings) -> str:
-    text = (question or "").strip()
-    if not text:
-        raise InputError("the question is empty: type a question about your documents")
-    if len(text) > settings.max_question_chars:
-        raise InputError(f"the question is {len(text):,} characters long; the limit is "
-                         f"{settings.max_question_chars:,} (setting max_question_chars)")
-    if not any(ch.isalnum() for ch in text):
-        raise InputError("the question has no words in it: type a question about your documents")
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
 
 
 def _hit(chunk_id: str, text: str, meta: dict, score: float, kind: str) -> Hit:
@@ -77,8 +66,8 @@ class Retriever:
                 self._bm25 = bm25.load(path)
                 self._bm25_signature = signature
 
-    def dense(self, question: str, n: int) -> list[Hit]:
-        vector = embed_query(question)
+    def dense(self, question: str, n: int, embedder: Embedder | None = None) -> list[Hit]:
+        vector = (embedder or Embedder()).query(question).tolist()
         with chroma_errors(self.settings):
             if self.store.chunks.count() == 0:
                 return []
@@ -99,19 +88,20 @@ class Retriever:
         return [_hit(r.node.node_id, r.node.get_content(), r.node.metadata, float(r.score), "bm25")
                 for r in results if r.score > 0]
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        question = check_question(question, self.settings)
-        k = k or self.settings.top_k
-        mode = mode or self.settings.retrieval_mode
-        if mode not in RETRIEVAL_MODES:
-            raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
+    def search(self, query: Query | str, k: int | None = None, mode: str | None = None,
+               embedder: Embedder | None = None) -> list[Hit]:
+        """The query.k best chunks. A plain string is checked here (k and mode default to the
+        settings); a Query was checked where it was made. `embedder` carries the question's vectors."""
+        if not isinstance(query, Query):
+            query = Query.of(query, self.settings, k, mode)
+        question, k, mode = query.text, query.k, query.mode
         pool = max(k, self.settings.candidates)
         if mode == "dense":
-            hits = self.dense(question, k)
+            hits = self.dense(question, k, embedder)
         elif mode == "bm25":
             hits = self.lexical(question, k)
         else:
-            hits = reciprocal_rank_fusion([self.dense(question, pool), self.lexical(question, pool)],
+            hits = reciprocal_rank_fusion([self.dense(question, pool, embedder), self.lexical(question, pool)],
                                           self.settings.rrf_k,
                                           [self.settings.dense_weight, self.settings.bm25_weight])
             hits = hits[:pool] if self.settings.reranker_path else hits[:k]

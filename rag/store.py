@@ -82,11 +82,8 @@ class Store:
             self.files = self._collection(settings.collection + FILES_SUFFIX)
 
     def _collection(self, name: str):
-        try:
-            return self.client.get_or_create_collection(
-                name, embedding_function=None, metadata={"hnsw:space": "cosine"})
-        except Exception as exc:
-            raise BackendError(f"Chroma collection {name!r} is not available: {exc}") from None
+        # Called inside chroma_errors: a failure gets the same message as any other Chroma call.
+        return self.client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
 
     # --- file manifest -------------------------------------------------------------------------
     def file_records(self) -> dict[str, FileRecord]:

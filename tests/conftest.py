@@ -4,43 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import rag  # noqa: F401  (sets the offline environment before anything else loads)
 from rag.config import Settings
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO / "corpus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
-
-
-def make_settings(tmp: Path, **overrides) -> Settings:
-    """Settings isolated in `tmp`, ignoring any rag.toml or RAG_* of the developer's shell."""
-    base = Settings()
-    values = {"corpus_dir": tmp / "corpus", "index_dir": tmp / "index", "model_dir": REPO / ".models"}
-    values.update(overrides)
-    return base.replace(**values)
+from tests.helpers import DEFAULT_CORPUS, free_port, make_settings, wait_for_port
 
 
 @pytest.fixture

@@ -48,8 +48,8 @@ def main() -> int:
     import rag  # noqa: F401
     from rag.answer import Answerer
     from rag.ingest import ingest
-    from tests.conftest import make_settings
-    from tests.ui_server import running_ui
+    from tests.helpers import make_settings
+    from tests.helpers import running_ui
 
     work = Path(tempfile.mkdtemp(prefix="offline-probe-"))
     try:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import (AnswerResult, Answerer, Citation, DoneEvent, SourcesEvent, TokenEvent, clean_rewrite,
-                        is_refusal)
+from rag.answer import AnswerResult, Answerer, Citation, DoneEvent, SourcesEvent, TokenEvent
+from rag.answer.followup import clean_rewrite
+from rag.answer.pipeline import is_refusal
+from rag.answer.prompts import REFUSAL, answer_messages, format_passages, sanitize
 from rag.errors import BackendError, InputError
-from rag.prompts import REFUSAL, answer_messages, format_passages, sanitize
 
 JSON_KEYS = {"question", "standalone_question", "answer", "refused", "citations", "sentences", "timings", "llm"}
 CITATION_KEYS = {"n", "source", "title", "start", "end", "text", "score", "supported", "cited", "id"}
@@ -144,7 +145,7 @@ def test_local_backend_missing_model_file(default_index, tmp_path):
 
 def test_local_backend_truncated_model_file(default_index, tmp_path):
     pytest.importorskip("llama_cpp")
-    from rag.models import install_model
+    from rag.answer.model import install_model
 
     whole = install_model(default_index, verify=False)
     cut = tmp_path / "cut.gguf"
@@ -206,7 +207,7 @@ def test_cli_backend_error_exit_code_and_message(default_index, capsys, monkeypa
 
 
 def test_chat_keeps_history_for_follow_ups(default_index):
-    from rag.answer_cli import chat
+    from rag.cli.answer import chat
 
     lines = io.StringIO("Who is Khaled Haftar?\nWhere did he meet the US delegation?\nexit\n")
     out = io.StringIO()
@@ -290,3 +291,33 @@ def test_openai_backend_streams_and_cites(default_index):
     request = seen[-1]
     assert request["model"] == "served-model" and request["max_tokens"] == 33
     assert request["messages"][0]["role"] == "system" and '<passage id="1"' in request["messages"][1]["content"]
+
+
+# --- one query: validated once, k is the passages shown, sent events stay as sent ---------------------
+
+def test_ask_k_sets_the_number_of_passages_shown(default_index):
+    from rag.cli.answer import ask
+
+    settings = default_index.replace(llm="extractive")
+    question = "Who is the commander of US Africa Command?"
+    for k, shown in ((None, settings.answer_passages), (4, 4)):
+        out = io.StringIO()
+        assert ask(settings, question, as_json=True, out=out, k=k) == 0
+        assert len(json.loads(out.getvalue())["citations"]) == shown
+
+
+def test_rewritten_follow_up_is_not_held_to_the_users_length_limit(default_index):
+    answerer = Answerer(default_index.replace(llm="extractive", max_question_chars=40))
+    history = [("Which general met with General Mohammed al-Haddad in Botswana?", "General Michael Langley [1].")]
+    result = answerer.ask("Where did he meet him?", history=history)
+    assert len(result.standalone_question) > 40
+    assert result.citations
+    with pytest.raises(InputError):
+        answerer.ask("x" * 41)
+
+
+def test_sources_event_is_not_changed_by_the_citation_check(extractive):
+    events = list(extractive.stream("Who is the commander of US Africa Command?"))
+    sent, result = events[0].citations, events[-1].result
+    assert any(c.cited for c in result.citations)
+    assert not any(c.cited for c in sent) and all(c.supported is None for c in sent)

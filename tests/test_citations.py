@@ -1,8 +1,9 @@
 """Citation markers, sentence splitting and the support check (real embedding model, no LLM)."""
 from __future__ import annotations
 
-from rag.citations import (check_sentences, clean_citations, cited_numbers, names_and_numbers, sentences_of,
-                           split_answer, strip_citations)
+from rag.answer.citations import (check_sentences, clean_citations, cited_numbers, names_and_numbers,
+                                  split_answer, strip_citations)
+from rag.answer.sentences import sentences_of
 
 PASSAGE = ("The US Embassy in Libya announced that the commander of the US Africa Command, General Michael "
            "Langley, and the Chairman of the US Joint Chiefs of Staff, General Brown Jr. met with General "

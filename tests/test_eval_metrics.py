@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eval import metrics, pod
+from eval import metrics, pod, scoring
 from eval.dataset import EvalInputError, load_questions
 from eval.external import faq_page
 from eval.scoring import summarize
@@ -87,11 +87,17 @@ def test_keyword_match_needs_one_alternative_of_every_group():
     assert metrics.keyword_match("anything", []) is None
 
 
+def _semantic(answer: str, gold: str, embed=None) -> float:
+    record = {"answer": answer, "gold_answer": gold, "answerable": True, "refused": False, "scores": {}}
+    scoring.add_semantic_similarity([record], embed)
+    return record["scores"]["semantic"]
+
+
 def test_semantic_similarity_with_given_vectors_and_with_the_packaged_model():
     vectors = {"a": [1.0, 0.0], "b": [0.6, 0.8]}
-    assert metrics.semantic_similarity("a", "b", embed=lambda texts: [vectors[t] for t in texts]) == pytest.approx(0.6)
-    close = metrics.semantic_similarity("The conference was held in Gaborone.", "In Gaborone, Botswana.")
-    far = metrics.semantic_similarity("The conference was held in Gaborone.", "Knead the sourdough twice.")
+    assert _semantic("a", "b", embed=lambda texts: [vectors[t] for t in texts]) == pytest.approx(0.6)
+    close = _semantic("The conference was held in Gaborone.", "In Gaborone, Botswana.")
+    far = _semantic("The conference was held in Gaborone.", "Knead the sourdough twice.")
     assert close > far
 
 

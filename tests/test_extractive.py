@@ -1,8 +1,10 @@
 """The extractive answerer and the helpers the LLM path shares with it (deterministic, no LLM)."""
 from __future__ import annotations
 
-from rag.answer import trim_window
-from rag.extractive import cite, content_words, extractive_answer, heuristic_rewrite, needs_rewrite, score_sentences
+from rag.answer.extractive import cite, extractive_answer
+from rag.answer.followup import heuristic_rewrite, needs_rewrite
+from rag.answer.passages import trim_window
+from rag.answer.sentences import content_words, score_sentences
 
 TEXTS = [
     "Posted by someone. The conference was held in Gaborone, Botswana. Langley is a Marine general.",
@@ -77,7 +79,7 @@ def test_trim_window_grows_around_best_sentence_within_budget():
 
 
 def test_question_whose_terms_are_absent_is_refused_without_an_llm():
-    from rag.extractive import extractive_answer, term_coverage
+    from rag.answer.extractive import extractive_answer, term_coverage
 
     passages = ["The Tripoli-based government arrested three Russians in Tripoli.",
                 "Langley spoke at the conference in Gaborone, Botswana."]

@@ -11,8 +11,7 @@ from rag.cli import main
 from rag.errors import BackendError
 from rag.ingest import ingest
 from rag.retrieve import Retriever
-from tests.conftest import free_port, make_settings, wait_for_port
-from tests.test_ingest import index_state, make_big_corpus
+from tests.helpers import free_port, index_state, make_big_corpus, make_settings, wait_for_port
 
 
 def rag_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -141,7 +140,7 @@ def test_ui_reports_chroma_outage_and_recovers(tmp_path):
     """The served UI keeps running through a Chroma server outage and answers again once it is back."""
     from gradio_client import Client
 
-    from tests.ui_server import running_ui
+    from tests.helpers import running_ui
 
     port = free_port()
     server = start_chroma(tmp_path / "chroma-data", port)

@@ -1,24 +1,14 @@
 import os
-import random
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from rag.cli import main
 from rag.ingest import ingest
-from rag.store import Store
-from tests.conftest import REPO, make_settings
-
-
-def index_state(settings) -> dict[str, tuple[str, dict]]:
-    """Every chunk id with its text and metadata: two indexes are equal when these are."""
-    store = Store(settings)
-    return {cid: (text, {k: v for k, v in meta.items()}) for cid, text, meta in store.all_chunks()}
+from tests.helpers import index_state, make_big_corpus, make_settings
 
 
 def test_first_ingest_then_idempotent(settings):
@@ -106,16 +96,6 @@ def test_rebuild_reembeds_everything(settings):
 def test_missing_corpus_is_a_clear_error(tmp_path, capsys):
     code = main(["ingest", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "idx"), "-q"])
     assert code == 2 and "corpus folder" in capsys.readouterr().err
-
-
-def make_big_corpus(target: Path, files: int = 24) -> None:
-    """Distinct documents built from the seed sentences, enough for a few seconds of embedding."""
-    sentences = " ".join(p.read_text() for p in (REPO / "corpus").iterdir()).split(". ")
-    rng = random.Random(7)
-    target.mkdir(parents=True, exist_ok=True)
-    for i in range(files):
-        rng.shuffle(sentences)
-        (target / f"doc{i:03d}.txt").write_text(f"Report {i}\n\n" + ". ".join(sentences[:40]) + ".\n")
 
 
 @pytest.mark.parametrize("kill_after_batches", [1, 3])

@@ -2,7 +2,7 @@
 import pytest
 
 from bench.bench_load import run_load
-from tests.ui_server import running_ui
+from tests.helpers import running_ui
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag import models
+from rag.answer import model as models
 from rag.errors import BackendError
 
 

@@ -6,7 +6,7 @@ from rag.cli import main
 from rag.errors import InputError
 from rag.ingest import ingest
 from rag.retrieve import Hit, Retriever, reciprocal_rank_fusion
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 LANGLEY = "US-pushes-unified-Libyan-army-to-counter-Russian-expansion.txt"
 ASSAD = "libya-russia-us-strategic-competition-after-fall-of-assad.txt"

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError, InputError
-from tests.conftest import REPO, free_port, make_settings
-from tests.ui_server import running_ui
-from ui import documents as docs
-from ui.app import launch_auth, parse_history
+from tests.helpers import REPO, free_port, make_settings, running_ui
+from rag import corpus
 from ui.render import render_answer, render_sources
+from ui.session import launch_auth, parse_history
 
 ON_TOPIC = "Which general met with General Mohammed al-Haddad in Botswana?"
 OFF_TOPIC = "What is the best recipe for a chocolate cake with strawberries?"
@@ -129,19 +128,19 @@ def test_disallowed_upload_through_the_api_is_rejected(client, server, tmp_path)
     ("what?*:|\"<>.md", "what_.md"),
 ])
 def test_file_names_are_sanitized(name, expected):
-    assert docs.sanitize_filename(name) == expected
+    assert corpus.sanitize_filename(name) == expected
 
 
 @pytest.mark.parametrize("name", ["evil.exe", "noext", "..", "../", ".txt", "x.txt.sh"])
 def test_unusable_names_are_rejected(name):
     with pytest.raises(InputError):
-        docs.sanitize_filename(name)
+        corpus.sanitize_filename(name)
 
 
 def test_upload_cannot_escape_the_corpus(settings, tmp_path):
     src = tmp_path / "upload.bin"
     src.write_text("hello world, this is a note.\n")
-    name = docs.save_upload(settings, src, "../../../outside.txt")
+    name = corpus.save_upload(settings, src, "../../../outside.txt")
     assert name == "outside.txt"
     assert (settings.corpus_dir / "outside.txt").is_file()
     assert not (tmp_path / "outside.txt").exists() and not (tmp_path.parent / "outside.txt").exists()
@@ -152,11 +151,11 @@ def test_oversize_and_empty_uploads_are_rejected(settings, tmp_path):
     big = tmp_path / "big.txt"
     big.write_text("x" * 5000)
     with pytest.raises(InputError, match="upload limit"):
-        docs.save_upload(small, big, "big.txt")
+        corpus.save_upload(small, big, "big.txt")
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     with pytest.raises(InputError, match="empty"):
-        docs.save_upload(settings, empty, "empty.txt")
+        corpus.save_upload(settings, empty, "empty.txt")
     assert not (settings.corpus_dir / "big.txt").exists()
 
 
@@ -165,7 +164,7 @@ def test_removal_stays_inside_the_corpus(settings, tmp_path):
     outside.write_text("not yours")
     for bad in ("../keep.txt", "", "/etc/passwd", "."):
         with pytest.raises(InputError):
-            docs.remove_document(settings, bad)
+            corpus.remove_document(settings, bad)
     assert outside.exists()
 
 

@@ -9,8 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import REPO
-from tests.ui_server import running_ui
+from tests.helpers import REPO, running_ui
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -5,20 +5,20 @@ list from `rag.store.Store` — the same calls the CLI makes. This module only w
 """
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import rag  # noqa: F401  (offline environment before Gradio loads)
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
-from rag.errors import ConfigError, InputError, RagError
+from rag import corpus
+from rag.errors import RagError
 from rag.loaders import SUPPORTED_SUFFIXES
-from ui import documents as docs
 from ui.render import esc_md, quotes_by_citation, render_answer, render_error, render_sources, render_streaming
+from ui.session import launch_auth, parse_history, session_settings
 
 log = logging.getLogger(__name__)
 
@@ -51,82 +51,6 @@ details.rag-source[open] { opacity: 0.85; }
 .rag-empty, .rag-note { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 2px; }
 footer { display: none !important; }
 """
-
-
-# --- binding and auth ---------------------------------------------------------------------------
-
-def is_loopback(host: str) -> bool:
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve to anything: treat as exposed
-
-
-def launch_auth(settings: Settings) -> tuple[str, str] | None:
-    """The (user, password) Gradio asks for, or None; refuses an open server on a non-loopback address."""
-    if bool(settings.auth_user) != bool(settings.auth_password):
-        raise ConfigError("set both RAG_AUTH_USER and RAG_AUTH_PASSWORD (only one is set)")
-    if settings.auth_user:
-        return settings.auth_user, settings.auth_password
-    if is_loopback(settings.host) or settings.allow_open:
-        return None
-    raise ConfigError(
-        f"refusing to serve on {settings.host} without a password: anyone on the network could read and "
-        "change your documents. Set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or pass --allow-open "
-        "(RAG_ALLOW_OPEN=1) to accept an open server.")
-
-
-# --- conversation helpers -----------------------------------------------------------------------
-
-def content_text(content) -> str:
-    """Gradio 6 message content is a string or a list of parts ({"type": "text", "text": ...})."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    if isinstance(content, (list, tuple)):
-        return "".join(content_text(part) for part in content)
-    return ""
-
-
-def parse_history(raw) -> list[tuple[str, str]]:
-    """(question, answer) pairs from JSON text or a list: either [[q, a], ...] or chat messages."""
-    if raw in (None, "", []):
-        return []
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise InputError("history must be JSON: [[question, answer], ...] or a list of chat messages") from None
-    if not isinstance(raw, list):
-        raise InputError("history must be a list")
-    pairs: list[tuple[str, str]] = []
-    pending_user: str | None = None
-    for item in raw:
-        if isinstance(item, dict):
-            text = content_text(item.get("content"))
-            if item.get("role") == "user":
-                pending_user = text
-            elif item.get("role") == "assistant" and pending_user is not None:
-                pairs.append((pending_user, text))
-                pending_user = None
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            pairs.append((str(item[0]), str(item[1])))
-        else:
-            raise InputError("history items must be [question, answer] pairs or {role, content} messages")
-    return pairs
-
-
-def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -> Settings:
-    """The per-session choices on top of the server's settings (validated like any other setting).
-
-    The Answerer retrieves `answer_passages` passages for the model, so the session's top-k sets
-    both that and `top_k`: the number the user picks is the number of sources they see.
-    """
-    k = int(top_k) if top_k else None
-    return base.replace(retrieval_mode=mode or None, top_k=k, answer_passages=k, llm=llm or None)
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -162,8 +86,7 @@ class ChatApp:
 
             self.retriever.refresh()
             embed_query("warm up")
-            if self.settings.llm != "extractive":
-                self.answerer(self.settings).backend()  # loads the local model now, not on the first question
+            self.answerer(self.settings).generator.warm_up()  # loads the local model now, not on the first question
         except Exception as exc:  # the first question will report the same problem properly
             log.warning("warm-up failed: %s", exc)
 
@@ -219,12 +142,12 @@ class ChatApp:
 
     def documents(self) -> list[dict]:
         """The indexed files: source, title, chunk count, ingest time (Unix seconds)."""
-        return [row.__dict__ for row in docs.list_documents(self.settings)]
+        return [row.__dict__ for row in corpus.list_documents(self.settings)]
 
     # --- documents tab ---------------------------------------------------------------------------
     def table(self) -> list[list]:
         try:
-            return [row.as_row() for row in docs.list_documents(self.settings)]
+            return [row.as_row() for row in corpus.list_documents(self.settings)]
         except RagError as exc:
             log.warning("cannot list documents: %s", exc)
             return []
@@ -233,7 +156,7 @@ class ChatApp:
         import gradio as gr
 
         try:
-            report = docs.reindex(self.settings, self.retriever)
+            report = corpus.reindex(self.settings, self.retriever)
             messages.append("Re-indexed: " + report.summary())
             messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
         except RagError as exc:
@@ -247,7 +170,7 @@ class ChatApp:
         for item in files or []:
             path = item if isinstance(item, str) else getattr(item, "path", None) or item.get("path")
             try:
-                name = docs.save_upload(self.settings, path, Path(path).name)
+                name = corpus.save_upload(self.settings, path, Path(path).name)
                 messages.append(f"✓ added {name}")
             except (RagError, OSError) as exc:
                 messages.append(f"✗ {Path(path).name}: {exc}")
@@ -258,7 +181,7 @@ class ChatApp:
     def remove(self, source):
         messages = []
         try:
-            messages.append(f"✓ removed {docs.remove_document(self.settings, source)}")
+            messages.append(f"✓ removed {corpus.remove_document(self.settings, source)}")
         except RagError as exc:
             messages.append(f"✗ {exc}")
         return self._after_change(messages)
@@ -355,6 +278,18 @@ def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: b
                        max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
                        mcp_server=False, enable_monitoring=False)
+
+
+@contextmanager
+def serving(settings: Settings):
+    """The app running in a background thread on settings.host:port (tests, benchmarks); yields its
+    URL and closes it on exit."""
+    demo = build_app(settings)
+    launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        demo.close()
 
 
 def serve(settings: Settings) -> int:

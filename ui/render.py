@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import html
-from functools import lru_cache
-from pathlib import Path
 
 from rag.config import Settings
+from rag.corpus import source_context
 
-CONTEXT_CHARS = 220  # shown on each side of a cited span, so the reader sees where it sits
 WARN = "⚠"
 
 
@@ -30,38 +28,6 @@ def esc_md(text: str) -> str:
 
 # --- sources panel ------------------------------------------------------------------------------
 
-@lru_cache(maxsize=64)
-def _document_text(path: str, mtime_ns: int, max_bytes: int) -> str | None:
-    """The text the chunk spans index into (decoded text or HTML-extracted text); cached per file version."""
-    from rag.loaders import HTML_SUFFIXES, TEXT_SUFFIXES, load_document
-
-    p = Path(path)
-    if p.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
-        return None  # PDF/DOCX: re-parsing per question is too slow; the chunk text is shown instead
-    try:
-        return load_document(p, max_bytes).text
-    except Exception:  # file changed, unreadable, too big: fall back to the chunk text
-        return None
-
-
-def source_context(settings: Settings, source: str, start: int, end: int, chunk_text: str) -> tuple[str, str, str]:
-    """(before, span, after) around a citation, read from the corpus file when its text still matches.
-
-    The index may be older than the file on disk; when the span no longer holds the chunk's text,
-    the stored chunk text is shown alone rather than a wrong passage.
-    """
-    root = settings.corpus_dir.resolve()
-    path = (root / source).resolve()
-    if path.is_relative_to(root) and path.is_file() and 0 <= start < end:
-        text = _document_text(str(path), path.stat().st_mtime_ns, int(settings.max_file_mb * 1e6))
-        if text is not None and " ".join(text[start:end].split()) == " ".join(chunk_text.split()):
-            before = text[max(0, start - CONTEXT_CHARS):start]
-            after = text[end:end + CONTEXT_CHARS]
-            return (("…" if start > CONTEXT_CHARS else "") + before, text[start:end],
-                    after + ("…" if end + CONTEXT_CHARS < len(text) else ""))
-    return "", chunk_text, ""
-
-
 def _support_badge(citation) -> str:
     if not getattr(citation, "cited", True):
         return '<span class="rag-badge rag-muted">retrieved, not cited</span>'
@@ -75,7 +41,7 @@ def _support_badge(citation) -> str:
 
 def quotes_by_citation(result) -> dict[int, list[str]]:
     """For each passage number, the answer sentences that cite it, without their [n] markers."""
-    from rag.citations import strip_citations
+    from rag.answer.citations import strip_citations
 
     quotes: dict[int, list[str]] = {}
     for sentence in getattr(result, "sentences", None) or []:

@@ -9,8 +9,7 @@ import time
 import pytest
 
 from rag.ingest import ingest
-from tests.conftest import make_settings
-from tests.test_ingest import index_state, make_big_corpus
+from tests.helpers import index_state, make_big_corpus, make_settings
 
 pytestmark = pytest.mark.reliability
 ROUNDS = 10

@@ -8,27 +8,31 @@ from typing import TextIO
 from rag.answer import AnswerResult, Answerer, DoneEvent, SourcesEvent, TokenEvent
 from rag.config import Settings
 from rag.errors import InputError
+from rag.query import Query
 
 EXIT_WORDS = {"exit", "quit", ":q"}
 
 
-def ask(settings: Settings, question: str, as_json: bool = False, out: TextIO | None = None) -> int:
+def ask(settings: Settings, question: str, as_json: bool = False, out: TextIO | None = None,
+        k: int | None = None) -> int:
+    """k: the passages to answer from and show (default: answer_passages, at most top_k)."""
     out = out or sys.stdout
     answerer = Answerer(settings)
+    query = answerer.query(question, k)
     if as_json:
-        result = answerer.ask(question)
+        result = answerer.ask(query)
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False), file=out)
         return 0
-    _stream_to(answerer, question, [], out)
+    _stream_to(answerer, query, [], out)
     return 0
 
 
-def _stream_to(answerer: Answerer, question: str, history: list[tuple[str, str]], out: TextIO) -> AnswerResult:
+def _stream_to(answerer: Answerer, query: Query, history: list[tuple[str, str]], out: TextIO) -> AnswerResult:
     """Print tokens as they arrive, then the answer's verdicts and the numbered sources."""
     result = None
-    for event in answerer.stream(question, history):
+    for event in answerer.stream(query, history):
         if isinstance(event, SourcesEvent):
-            if event.standalone_question != question:
+            if event.standalone_question != query.text:
                 print(f"(searching for: {event.standalone_question})", file=out, flush=True)
         elif isinstance(event, TokenEvent):
             print(event.text, end="", file=out, flush=True)
@@ -79,7 +83,7 @@ def chat(settings: Settings, lines: TextIO | None = None, out: TextIO | None = N
         if not question:
             continue
         try:
-            result = _stream_to(answerer, question, history, out)
+            result = _stream_to(answerer, answerer.query(question), history, out)
         except InputError as exc:
             print(f"error: {exc}", file=out)
             continue

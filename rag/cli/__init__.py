@@ -63,13 +63,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.answer_cli import ask
+    from rag.cli.answer import ask
 
-    return ask(_settings_from(args), args.question, as_json=args.json)
+    return ask(_settings_from(args), args.question, as_json=args.json, k=args.k)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from rag.answer_cli import chat
+    from rag.cli.answer import chat
 
     return chat(_settings_from(args))
 
@@ -83,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from rag.models import install_model
+    from rag.answer.model import install_model
 
     path = install_model(_settings_from(args))
     print(f"model ready: {path}")
@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = common(sub.add_parser("ask", help="answer a question from the documents, with citations"))
     p.add_argument("question")
     p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")
-    p.add_argument("--k", type=int, metavar="N", help="passages to retrieve")
+    p.add_argument("--k", type=int, metavar="N",
+                   help="passages to answer from and show (default: answer_passages, 3)")
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ask)

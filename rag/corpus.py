@@ -1,4 +1,5 @@
-"""Upload, removal and listing of corpus documents: plain functions the UI (and tests) call.
+"""The corpus as files: upload, removal, listing, re-indexing, and the text around a cited span.
+Plain functions the UI (and tests, and a future `rag add`) call.
 
 Everything a browser sends is untrusted: the file name is reduced to a safe base name that cannot
 leave the corpus folder, the type must be one the loaders read, and the size is capped. After a
@@ -12,6 +13,7 @@ import shutil
 import time
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from rag.config import Settings
@@ -22,6 +24,7 @@ from rag.loaders import SUPPORTED_SUFFIXES
 # becomes "_". Names stay readable and never need escaping on disk.
 _UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
 MAX_NAME_CHARS = 120
+CONTEXT_CHARS = 220  # shown on each side of a cited span, so the reader sees where it sits
 
 
 @dataclass
@@ -117,3 +120,35 @@ def reindex(settings: Settings, retriever=None):
     if retriever is not None:
         retriever.refresh()
     return report
+
+
+@lru_cache(maxsize=64)
+def _document_text(path: str, mtime_ns: int, max_bytes: int) -> str | None:
+    """The text the chunk spans index into (decoded text or HTML-extracted text); cached per file version."""
+    from rag.loaders import HTML_SUFFIXES, TEXT_SUFFIXES, load_document
+
+    p = Path(path)
+    if p.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        return None  # PDF/DOCX: re-parsing per question is too slow; the chunk text is shown instead
+    try:
+        return load_document(p, max_bytes).text
+    except Exception:  # file changed, unreadable, too big: fall back to the chunk text
+        return None
+
+
+def source_context(settings: Settings, source: str, start: int, end: int, chunk_text: str) -> tuple[str, str, str]:
+    """(before, span, after) around a citation, read from the corpus file when its text still matches.
+
+    The index may be older than the file on disk; when the span no longer holds the chunk's text,
+    the stored chunk text is shown alone rather than a wrong passage.
+    """
+    root = settings.corpus_dir.resolve()
+    path = (root / source).resolve()
+    if path.is_relative_to(root) and path.is_file() and 0 <= start < end:
+        text = _document_text(str(path), path.stat().st_mtime_ns, int(settings.max_file_mb * 1e6))
+        if text is not None and " ".join(text[start:end].split()) == " ".join(chunk_text.split()):
+            before = text[max(0, start - CONTEXT_CHARS):start]
+            after = text[end:end + CONTEXT_CHARS]
+            return (("…" if start > CONTEXT_CHARS else "") + before, text[start:end],
+                    after + ("…" if end + CONTEXT_CHARS < len(text) else ""))
+    return "", chunk_text, ""

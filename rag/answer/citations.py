@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import sentence_spans
-from rag.embedding import embed_texts
+from rag.answer.sentences import sentences_of
+from rag.embedding import Embedder
 
 CITE = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -23,19 +23,6 @@ NOT_NAMES = {"The", "A", "An", "In", "On", "At", "By", "For", "And", "But", "Or"
              "They", "This", "That", "These", "Those", "His", "Her", "Their", "Its", "According",
              "During", "After", "Before", "While", "With", "Both", "Also", "As", "To", "Of", "We", "I"}
 SIMILARITY_WEIGHT = 0.6
-
-
-def sentences_of(text: str) -> list[tuple[int, int]]:
-    """Sentence spans, re-joining Punkt's splits after abbreviations it does not know ("General
-    Brown Jr. | met with …"): a piece that starts in lower case continues the sentence before it."""
-    merged: list[list[int]] = []
-    for start, end in sentence_spans(text):
-        piece = text[start:end].lstrip()
-        if merged and piece[:1].islower() and "\n" not in text[merged[-1][1]:start]:
-            merged[-1][1] = end
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -69,10 +56,9 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
         if lead and sentences:
             sentences[-1][0] += " " + lead.group(0).strip()
             piece = piece[lead.end():].strip()
+        # A piece of citations alone was moved onto the sentence before it just above.
         if piece and strip_citations(piece):
             sentences.append([piece, None])
-        elif piece and sentences:
-            sentences[-1][0] += " " + piece
     return [(text, list(dict.fromkeys(cited_numbers(text)))) for text, _ in sentences]
 
 
@@ -92,12 +78,12 @@ class Support:
 
 
 def support(sentence: str, sources: list[str], sentence_vec: np.ndarray | None = None,
-            source_vecs: np.ndarray | None = None) -> Support:
+            source_vecs: np.ndarray | None = None, embedder: Embedder | None = None) -> Support:
     """How well `sources` (the cited passages' texts) support `sentence`; score in [0, 1]."""
     plain = strip_citations(sentence)
     if sentence_vec is None or source_vecs is None:
         units = source_units(sources)
-        vecs = np.asarray(embed_texts([plain] + units))
+        vecs = (embedder or Embedder()).texts([plain] + units)
         sentence_vec, source_vecs = vecs[0], vecs[1:]
     similarity = float(np.max(source_vecs @ sentence_vec)) if len(source_vecs) else 0.0
     haystack = " ".join(sources).lower()
@@ -121,7 +107,7 @@ def source_units(sources: list[str]) -> list[str]:
 
 
 def check_sentences(sentences: list[tuple[str, list[int]]], passages: dict[int, str],
-                    threshold: float) -> list[bool | None]:
+                    threshold: float, embedder: Embedder | None = None) -> list[bool | None]:
     """supported/unsupported per sentence, against the passages it cites.
 
     A sentence citing nothing is checked against all passages, so an uncited claim that the
@@ -132,7 +118,7 @@ def check_sentences(sentences: list[tuple[str, list[int]]], passages: dict[int, 
     all_numbers = sorted(passages)
     units_by_passage = {n: source_units([passages[n]]) for n in all_numbers}
     flat = [u for n in all_numbers for u in units_by_passage[n]]
-    vecs = np.asarray(embed_texts([strip_citations(s) for s, _ in sentences] + flat))
+    vecs = (embedder or Embedder()).texts([strip_citations(s) for s, _ in sentences] + flat)
     sentence_vecs, unit_vecs = vecs[:len(sentences)], vecs[len(sentences):]
     owner = np.array([n for n in all_numbers for _ in units_by_passage[n]])
     verdicts: list[bool | None] = []

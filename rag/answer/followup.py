@@ -1,0 +1,48 @@
+"""Follow-up questions: does a question lean on the conversation, and its standalone form.
+
+An LLM backend rewrites a follow-up with the condense prompt and `clean_rewrite` tidies its reply;
+without an LLM (or when its reply is empty) `heuristic_rewrite` appends the previous question and
+the names of the previous answer.
+"""
+from __future__ import annotations
+
+import re
+
+from rag.answer.citations import names_and_numbers
+from rag.answer.sentences import WORD
+
+# Words that make a question lean on the conversation ("Where did he meet them?").
+ANAPHORA = set("""he she him her his hers they them their theirs it its this that these those there then
+such same former latter""".split())
+FOLLOW_UP_OPENERS = ("and ", "what about", "how about", "also", "why?", "why not", "when?", "where?")
+
+
+def needs_rewrite(question: str) -> bool:
+    """Does the question lean on earlier turns? Pronouns, "what about …" openers, or very short."""
+    words = WORD.findall(question.lower())
+    if len(words) <= 2:
+        return True
+    return bool(ANAPHORA & set(words)) or question.lower().lstrip().startswith(FOLLOW_UP_OPENERS)
+
+
+def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:
+    """Standalone question without an LLM: the follow-up plus the previous question and the names in
+    the previous answer, so both retrieval and sentence scoring see the entities "he"/"them" mean."""
+    if not history or not needs_rewrite(question):
+        return question
+    previous_question, previous_answer = history[-1]
+    names = [n for n in sorted(names_and_numbers(previous_answer)) if not n.isdigit()][:6]
+    context = previous_question.strip()
+    if names:
+        context += "; " + ", ".join(names)
+    return f"{question.strip()} ({context})"
+
+
+def clean_rewrite(raw: str) -> str:
+    """The first non-empty line of the model's rewrite, without labels or quotes."""
+    for line in raw.strip().splitlines():
+        line = re.sub(r"^\s*(<?standalone question>?|question)\s*:?\s*", "", line, flags=re.IGNORECASE)
+        line = line.strip().strip('"“”\'').strip()
+        if line:
+            return line
+    return ""

@@ -1,0 +1,64 @@
+"""Sentences: splitting a text into them, their content words, and scoring them against a question.
+
+Used by every backend: passage trimming and the extractive answer score sentences, the citation
+check splits the answer and the passages. Vectors come from an `Embedder` (rag.embedding) so each
+text is embedded once per question.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+
+WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = set("""a an the and or but of to in on at by for with from as is are was were be been being do does
+did what who whom whose which when where why how that this these those it its he she they them his her their
+there here about into than then so if not no yes can could would should will shall may might has have had
+i you we me my our your please tell explain describe give according document documents text""".split())
+SIMILARITY_WEIGHT = 0.7  # relevance = 0.7 cosine + 0.3 share of the question's content words
+
+
+def sentences_of(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, re-joining Punkt's splits after abbreviations it does not know ("General
+    Brown Jr. | met with …"): a piece that starts in lower case continues the sentence before it."""
+    merged: list[list[int]] = []
+    for start, end in sentence_spans(text):
+        piece = text[start:end].lstrip()
+        if merged and piece[:1].islower() and "\n" not in text[merged[-1][1]:start]:
+            merged[-1][1] = end
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+
+
+@dataclass
+class ScoredSentence:
+    passage: int      # index into the passages list (0-based)
+    start: int        # offsets within that passage's text
+    end: int
+    text: str
+    relevance: float
+
+
+def score_sentences(question: str, texts: list[str], embedder: Embedder | None = None) -> list[ScoredSentence]:
+    """Every sentence of `texts`, scored against the question: embedding cosine plus the share of
+    the question's content words it contains (names and rare terms the small embedder blurs)."""
+    embedder = embedder or Embedder()
+    found = [(i, s, e, t[s:e].strip()) for i, t in enumerate(texts) for s, e in sentences_of(t)]
+    found = [f for f in found if f[3]]
+    if not found:
+        return []
+    cosines = embedder.texts([f[3] for f in found]) @ embedder.query(question)
+    q_words = content_words(question)
+    scored = []
+    for (i, s, e, text), cos in zip(found, cosines):
+        overlap = len(q_words & content_words(text)) / len(q_words) if q_words else 0.0
+        relevance = SIMILARITY_WEIGHT * float(cos) + (1 - SIMILARITY_WEIGHT) * overlap
+        scored.append(ScoredSentence(i, s, e, text, relevance))
+    return scored
