@@ -145,6 +145,7 @@ def markdown(run: dict) -> str:
         f"- answering: {'not run (--retrieval-only)' if run['retrieval_only'] else run['llm']}",
         f"- settings: " + ", ".join(f"{k}={v}" for k, v in run["settings"].items()),
         f"- wall time: {run['seconds']} s", "",
+        *gate_lines(run),
         "## Retrieval (answerable questions with evidence)", "",
         "A passage is relevant when, lower-cased and whitespace-collapsed, it contains an evidence string "
         "or a run of at least 50 characters of one. nDCG@5 counts every relevant chunk in the index (a long "
@@ -174,6 +175,21 @@ def markdown(run: dict) -> str:
     for r in failures:
         parts += _failure_lines(r)
     return "\n".join(parts) + "\n"
+
+
+def gate_lines(run: dict) -> list[str]:
+    """The --fail-under checks, failed ones first."""
+    rows = run.get("gates")
+    if not rows:
+        return []
+    failed = sum(not r["passed"] for r in rows)
+    lines = ["## Quality gates (--fail-under)", "",
+             f"{'FAILED' if failed else 'Passed'}: {len(rows) - failed} of {len(rows)} checks passed.", "",
+             "| configuration | metric | value | threshold | result |", "|---|---|---:|---:|---|"]
+    for r in sorted(rows, key=lambda r: r["passed"]):
+        lines.append(f"| {r['config']} | {r['metric']} | {_fmt(r['value'])} | {r['op']} {r['limit']:g} | "
+                     f"{'pass' if r['passed'] else '**fail**'} |")
+    return lines + [""]
 
 
 # --- plots --------------------------------------------------------------------------------------

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m eval --retrieval-only\n"
                "  python -m eval --llm extractive --configs hybrid --limit 10\n"
                "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:rrf_k=20\n"
-               "exit status: 0 done, 2 bad input (file, flag, question line), 4 backend unavailable",
+               "  python -m eval --llm extractive --fail-under hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05\n"
+               "exit status: 0 done, 1 a --fail-under threshold failed, 2 bad input (file, flag, question line), "
+               "4 backend unavailable",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
                    help="JSON Lines question file (default: eval/questions.jsonl)")
@@ -71,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-query-embeddings", action="store_true",
                    help="embed each question once for all configurations (fast sweeps of rrf_k/candidates; "
                         "retrieval latency is then not meaningful after the first configuration)")
+    p.add_argument("--fail-under", metavar="THRESHOLDS",
+                   help="exit 1 unless every configuration meets these thresholds, e.g. "
+                        "hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05 ('=' means at least, or at most for "
+                        "lower-is-better metrics), or a TOML file of them")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -268,8 +274,10 @@ def cache_query_embeddings() -> None:
 
 
 def evaluate(args: argparse.Namespace) -> dict:
-    from eval import report, scoring
+    from eval import gates, report, scoring
 
+    thresholds = gates.parse(args.fail_under) if args.fail_under else []
+    gates.check_measurable(thresholds, args.retrieval_only)
     questions = load_questions(args.questions)
     if args.limit is not None:
         if args.limit < 1:
@@ -297,17 +305,23 @@ def evaluate(args: argparse.Namespace) -> dict:
            "settings": {k: v for k, v in base.as_dict().items()
                         if k in ("chunk_size", "chunk_overlap", "top_k", "rrf_k", "candidates", "answer_passages")},
            "configs": results}
+    if thresholds:
+        run["gates"] = gates.evaluate_gates(run, thresholds)
     report.write_all(run, args.out)
     return run
 
 
 def evaluate_and_print(args: argparse.Namespace) -> int:
+    from eval.gates import EXIT_GATE_FAILED, failures_text
     from eval.report import summary_table
 
     run = evaluate(args)
     print(summary_table(run))
     print(f"\nreport: {args.out / 'report.md'}  (data: {args.out / 'report.json'})")
-    return 0
+    if "gates" not in run:
+        return 0
+    print(failures_text(run["gates"]))
+    return 0 if all(g["passed"] for g in run["gates"]) else EXIT_GATE_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
