@@ -136,13 +136,23 @@ def _failure_lines(r: dict) -> list[str]:
     return lines + [""]
 
 
+def answering(run: dict) -> str:
+    """The backend, or one per configuration when configurations set their own (llm=...)."""
+    if run["retrieval_only"]:
+        return "not run (--retrieval-only)"
+    llms = {name: c.get("llm") or run["llm"] for name, c in run["configs"].items()}
+    if len(set(llms.values())) == 1:
+        return str(next(iter(llms.values())))
+    return "per configuration: " + ", ".join(f"{name} → {llm}" for name, llm in llms.items())
+
+
 def markdown(run: dict) -> str:
     first = next(iter(run["configs"].values()))["summary"]
     parts = [
         "# Evaluation report", "",
         f"- questions: {run['questions']} from `{run['questions_file']}` ({first['answerable']} answerable)",
         f"- corpus: `{run['corpus']}`, index `{run['index']}`",
-        f"- answering: {'not run (--retrieval-only)' if run['retrieval_only'] else run['llm']}",
+        f"- answering: {answering(run)}",
         f"- settings: " + ", ".join(f"{k}={v}" for k, v in run["settings"].items()),
         f"- wall time: {run['seconds']} s", "",
         *gate_lines(run),

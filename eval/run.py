@@ -4,6 +4,8 @@ configurations and write report.json, report.md and plots.
 Configurations are retrieval modes, optionally with setting overrides after colons:
 `dense,bm25,hybrid,hybrid:rrf_k=20:candidates=50,hybrid:chunk_size=120`. A chunk-size override
 needs its own index, which is built under the output folder (the default index is never touched).
+Answering settings may be overridden too, so backends and prompts compare side by side in one report:
+`hybrid:llm=extractive,hybrid:llm=local:answer_passages=2`.
 """
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
 # Overrides a configuration may carry; chunking ones change the index, the rest only the query.
 INDEX_FIELDS = ("chunk_size", "chunk_overlap")
 QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "answer_passages", "refusal_min_score", "support_threshold")
+# The answering backend and its prompt/generation settings: one backend per configuration.
+ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",
+                 "openai_model", "ollama_model")
 
 
 @dataclass
@@ -38,6 +43,9 @@ class EvalConfig:
 
     def index_overrides(self) -> dict:
         return {k: v for k, v in self.overrides.items() if k in INDEX_FIELDS}
+
+    def run_overrides(self) -> dict:
+        return {k: v for k, v in self.overrides.items() if k in QUERY_FIELDS + ANSWER_FIELDS}
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -65,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/out)")
     p.add_argument("--configs", default="dense,bm25,hybrid",
                    help="comma-separated retrieval modes (dense, bm25, hybrid), each optionally with "
-                        "overrides, e.g. hybrid:rrf_k=20:candidates=50 (default: dense,bm25,hybrid)")
+                        "overrides, e.g. hybrid:rrf_k=20:candidates=50, or answering settings such as "
+                        "hybrid:llm=local:answer_passages=2 (default: dense,bm25,hybrid)")
     p.add_argument("--llm", choices=LLM_BACKENDS,
                    help="answering backend (default: the configured one); 'extractive' needs no model")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers")
@@ -84,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _coerce_override(key: str, raw: str) -> object:
+    if key == "llm" and raw not in LLM_BACKENDS:
+        raise EvalInputError(f"configuration override llm={raw!r}: must be one of {', '.join(LLM_BACKENDS)}")
     kind = get_type_hints(Settings).get(key)
     try:
         return kind(raw)
@@ -92,7 +103,7 @@ def _coerce_override(key: str, raw: str) -> object:
 
 
 def parse_configs(text: str) -> list[EvalConfig]:
-    allowed = INDEX_FIELDS + QUERY_FIELDS
+    allowed = INDEX_FIELDS + QUERY_FIELDS + ANSWER_FIELDS
     configs: list[EvalConfig] = []
     for name in [c.strip() for c in text.split(",") if c.strip()]:
         mode, *parts = name.split(":")
@@ -246,8 +257,7 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
 
     from eval import scoring
 
-    settings = settings.replace(retrieval_mode=config.mode,
-                                **{k: v for k, v in config.overrides.items() if k in QUERY_FIELDS})
+    settings = settings.replace(retrieval_mode=config.mode, **config.run_overrides())
     retriever = Retriever(settings)
     # Load the embedding model and BM25 index before timing anything: a one-off start-up cost is
     # not query latency (start-up is measured by bench/).
@@ -257,6 +267,8 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
         from rag.answer import Answerer
 
         answerer = Answerer(settings, retriever=retriever)
+        if answerer.uses_llm:
+            answerer.backend()  # load the model before timing too (or fail now, exit 4)
     records = [evaluate_question(q, config, retriever, answerer, judge, args.replay_history)
                for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=args.quiet)]
     for r in records:
@@ -275,6 +287,14 @@ def cache_query_embeddings() -> None:
     rag.retrieve.embed_query = functools.lru_cache(maxsize=8192)(rag.retrieve.embed_query)
 
 
+def reject_answer_overrides(configs: list[EvalConfig]) -> None:
+    for config in configs:
+        answering = sorted(set(config.overrides) & set(ANSWER_FIELDS))
+        if answering:
+            raise EvalInputError(f"configuration {config.name!r} sets {', '.join(answering)}, but --retrieval-only "
+                                 "generates no answers")
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     from eval import gates, report, scoring
 
@@ -286,6 +306,8 @@ def evaluate(args: argparse.Namespace) -> dict:
             raise EvalInputError("--limit must be at least 1")
         questions = questions[:args.limit]
     configs = parse_configs(args.configs)
+    if args.retrieval_only:
+        reject_answer_overrides(configs)
     base = base_settings(args)
     if args.cache_query_embeddings:
         cache_query_embeddings()
@@ -299,6 +321,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             judges[settings.index_dir] = relevance_judge(settings)
         records = run_config(config, questions, settings, args, judges[settings.index_dir])
         results[config.name] = {"config": {"mode": config.mode, **config.overrides},
+                                "llm": None if args.retrieval_only else config.overrides.get("llm", base.llm),
                                 "summary": scoring.summarize(records), "records": records}
     run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
            "llm": None if args.retrieval_only else base.llm, "retrieval_only": args.retrieval_only,
