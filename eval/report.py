@@ -136,6 +136,12 @@ def _failure_lines(r: dict) -> list[str]:
     return lines + [""]
 
 
+def questions_origin(run: dict) -> str:
+    """The file's format when it is not ours, e.g. '; RAGAS format'."""
+    fmt = run.get("questions_format", "native")
+    return "" if fmt == "native" else f"; {fmt.upper()} format"
+
+
 def answering(run: dict) -> str:
     """The backend, or one per configuration when configurations set their own (llm=...)."""
     if run["retrieval_only"]:
@@ -150,7 +156,8 @@ def markdown(run: dict) -> str:
     first = next(iter(run["configs"].values()))["summary"]
     parts = [
         "# Evaluation report", "",
-        f"- questions: {run['questions']} from `{run['questions_file']}` ({first['answerable']} answerable)",
+        f"- questions: {run['questions']} from `{run['questions_file']}` ({first['answerable']} answerable"
+        f"{questions_origin(run)})",
         f"- corpus: `{run['corpus']}`, index `{run['index']}`",
         f"- answering: {answering(run)}",
         f"- settings: " + ", ".join(f"{k}={v}" for k, v in run["settings"].items()),

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # `python eval/run.py`: make the repository impor
 import rag  # noqa: E402,F401  (offline environment before any model library loads)
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
 
-from eval.dataset import EvalInputError, Question, load_questions  # noqa: E402
+from eval.dataset import EvalInputError, Question  # noqa: E402
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 DEFAULT_OUT = Path("eval/out")
@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                "4 backend unavailable",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
-                   help="JSON Lines question file (default: eval/questions.jsonl)")
+                   help="question file (default: eval/questions.jsonl): ours, RAGAS-style JSON/JSONL, or a "
+                        "BEIR folder (queries.jsonl, qrels/, corpus.jsonl)")
+    p.add_argument("--format", choices=("auto", "native", "ragas", "beir"), default="auto",
+                   help="question file format (default: auto, detected from the path and first record)")
     p.add_argument("--corpus", type=Path,
                    help="evaluate on this folder, ingested into its own index under --out "
                         "(default: the configured corpus and its index)")
@@ -135,6 +138,19 @@ def base_settings(args: argparse.Namespace) -> Settings:
             raise EvalInputError(f"corpus folder {args.corpus} does not exist")
         settings = settings.replace(corpus_dir=args.corpus, index_dir=args.index or args.out / "index")
     return settings
+
+
+def corpus_of_question_set(args: argparse.Namespace, question_set) -> Path | None:
+    """--corpus, else the folder a BEIR set brings (its corpus.jsonl written out as files under --out)."""
+    from eval.formats import write_corpus_files
+
+    if args.corpus is not None:
+        return args.corpus
+    if question_set.corpus is not None:
+        return question_set.corpus
+    if question_set.corpus_jsonl is not None:
+        return write_corpus_files(question_set.corpus_jsonl, args.out / "beir-corpus")
+    return None
 
 
 def index_settings(base: Settings, config: EvalConfig, out: Path) -> Settings:
@@ -300,7 +316,11 @@ def evaluate(args: argparse.Namespace) -> dict:
 
     thresholds = gates.parse(args.fail_under) if args.fail_under else []
     gates.check_measurable(thresholds, args.retrieval_only)
-    questions = load_questions(args.questions)
+    from eval.formats import load as load_question_set
+
+    question_set = load_question_set(args.questions, args.format)
+    questions = question_set.questions
+    args.corpus = corpus_of_question_set(args, question_set)
     if args.limit is not None:
         if args.limit < 1:
             raise EvalInputError("--limit must be at least 1")
@@ -323,7 +343,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         results[config.name] = {"config": {"mode": config.mode, **config.overrides},
                                 "llm": None if args.retrieval_only else config.overrides.get("llm", base.llm),
                                 "summary": scoring.summarize(records), "records": records}
-    run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
+    run = {"questions_file": str(args.questions), "questions_format": question_set.format, "corpus": str(base.corpus_dir), "index": str(base.index_dir),
            "llm": None if args.retrieval_only else base.llm, "retrieval_only": args.retrieval_only,
            "query_embeddings_cached": args.cache_query_embeddings,
            "questions": len(questions), "seconds": round(time.perf_counter() - started, 1),
