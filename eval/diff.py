@@ -192,7 +192,7 @@ def diff_config(old_config: dict, new_config: dict, resamples: int = RESAMPLES, 
 
 
 # --- markdown -------------------------------------------------------------------------------------
-def _clip(text: str | None, n: int = 300) -> str:
+def _clip(text: str | None, n: int = 600) -> str:
     text = " ".join((text or "").split()).replace("|", "\\|")
     return text if len(text) <= n else text[: n - 1] + "…"
 

@@ -23,6 +23,7 @@ import rag  # noqa: E402,F401  (offline environment before any model library loa
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
 
 from eval.dataset import EvalInputError, Question  # noqa: E402
+from eval.formats import FORMATS  # noqa: E402
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 DEFAULT_OUT = Path("eval/out")
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
                    help="question file (default: eval/questions.jsonl): ours, RAGAS-style JSON/JSONL, or a "
                         "BEIR folder (queries.jsonl, qrels/, corpus.jsonl)")
-    p.add_argument("--format", choices=("auto", "native", "ragas", "beir"), default="auto",
+    p.add_argument("--format", choices=FORMATS, default="auto",
                    help="question file format (default: auto, detected from the path and first record)")
     p.add_argument("--corpus", type=Path,
                    help="evaluate on this folder, ingested into its own index under --out "
