@@ -23,6 +23,7 @@ class Question:
     history: list[str] = field(default_factory=list)
     keywords: list[list[str]] = field(default_factory=list)
     kind: str = ""  # optional label (single-fact, follow-up, ...): the report breaks scores down by it
+    generated: bool = False  # written by `python -m eval generate` (an LLM), not by a person
 
 
 def _string_list(value, what: str, where: str) -> list[str]:
@@ -53,6 +54,9 @@ def parse_question(obj, where: str, fallback_id: str) -> Question:
     answerable = obj.get("answerable", True)
     if not isinstance(answerable, bool):
         raise EvalInputError(f"{where}: 'answerable' must be true or false")
+    generated = obj.get("generated", False)
+    if not isinstance(generated, bool):
+        raise EvalInputError(f"{where}: 'generated' must be true or false")
     answer = obj.get("answer") or ""
     if not isinstance(answer, str):
         raise EvalInputError(f"{where}: 'answer' must be a string")
@@ -61,7 +65,7 @@ def parse_question(obj, where: str, fallback_id: str) -> Question:
         evidence=_string_list(obj.get("evidence"), "evidence", where), answerable=answerable,
         history=_string_list(obj.get("history"), "history", where),
         keywords=_keyword_groups(obj.get("keywords"), where),
-        kind=str(obj.get("kind") or ""),
+        kind=str(obj.get("kind") or ""), generated=generated,
     )
 
 
@@ -92,10 +96,12 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
-def write_questions(path: Path, questions: list[Question]) -> None:
+def write_questions(path: Path, questions: list[Question], extra: list[dict] | None = None) -> None:
+    """One JSON object per question; `extra` adds fields per line (e.g. where a generated one came from)."""
     from dataclasses import asdict
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
-        for q in questions:
-            handle.write(json.dumps(asdict(q), ensure_ascii=False) + "\n")
+        for i, q in enumerate(questions):
+            row = {**asdict(q), **(extra[i] if extra else {})}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -4,6 +4,8 @@ configurations and write report.json, report.md and plots.
 Configurations are retrieval modes, optionally with setting overrides after colons:
 `dense,bm25,hybrid,hybrid:rrf_k=20:candidates=50,hybrid:chunk_size=120`. A chunk-size override
 needs its own index, which is built under the output folder (the default index is never touched).
+Answering settings may be overridden too, so backends and prompts compare side by side in one report:
+`hybrid:llm=extractive,hybrid:llm=local:answer_passages=2`.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ if __package__ in (None, ""):  # `python eval/run.py`: make the repository impor
 import rag  # noqa: E402,F401  (offline environment before any model library loads)
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
 
-from eval.dataset import EvalInputError, Question, load_questions  # noqa: E402
+from eval.dataset import EvalInputError, Question  # noqa: E402
+from eval.formats import FORMATS  # noqa: E402
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 DEFAULT_OUT = Path("eval/out")
@@ -28,6 +31,9 @@ RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
 # Overrides a configuration may carry; chunking ones change the index, the rest only the query.
 INDEX_FIELDS = ("chunk_size", "chunk_overlap")
 QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "answer_passages", "refusal_min_score", "support_threshold")
+# The answering backend and its prompt/generation settings: one backend per configuration.
+ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",
+                 "openai_model", "ollama_model")
 
 
 @dataclass
@@ -38,6 +44,9 @@ class EvalConfig:
 
     def index_overrides(self) -> dict:
         return {k: v for k, v in self.overrides.items() if k in INDEX_FIELDS}
+
+    def run_overrides(self) -> dict:
+        return {k: v for k, v in self.overrides.items() if k in QUERY_FIELDS + ANSWER_FIELDS}
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -50,10 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m eval --retrieval-only\n"
                "  python -m eval --llm extractive --configs hybrid --limit 10\n"
                "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:rrf_k=20\n"
-               "exit status: 0 done, 2 bad input (file, flag, question line), 4 backend unavailable",
+               "  python -m eval --llm extractive --fail-under hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05\n"
+               "  python -m eval diff eval/out-old/report.json eval/out/report.json   (what changed)\n"
+               "  python -m eval generate --corpus docs/ --out my.jsonl --n 50       (a question set)\n"
+               "exit status: 0 done, 1 a --fail-under threshold failed, 2 bad input (file, flag, question line), "
+               "4 backend unavailable",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS,
-                   help="JSON Lines question file (default: eval/questions.jsonl)")
+                   help="question file (default: eval/questions.jsonl): ours, RAGAS-style JSON/JSONL, or a "
+                        "BEIR folder (queries.jsonl, qrels/, corpus.jsonl)")
+    p.add_argument("--format", choices=FORMATS, default="auto",
+                   help="question file format (default: auto, detected from the path and first record)")
     p.add_argument("--corpus", type=Path,
                    help="evaluate on this folder, ingested into its own index under --out "
                         "(default: the configured corpus and its index)")
@@ -61,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/out)")
     p.add_argument("--configs", default="dense,bm25,hybrid",
                    help="comma-separated retrieval modes (dense, bm25, hybrid), each optionally with "
-                        "overrides, e.g. hybrid:rrf_k=20:candidates=50 (default: dense,bm25,hybrid)")
+                        "overrides, e.g. hybrid:rrf_k=20:candidates=50, or answering settings such as "
+                        "hybrid:llm=local:answer_passages=2 (default: dense,bm25,hybrid)")
     p.add_argument("--llm", choices=LLM_BACKENDS,
                    help="answering backend (default: the configured one); 'extractive' needs no model")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; no answers")
@@ -71,11 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-query-embeddings", action="store_true",
                    help="embed each question once for all configurations (fast sweeps of rrf_k/candidates; "
                         "retrieval latency is then not meaningful after the first configuration)")
+    p.add_argument("--fail-under", metavar="THRESHOLDS",
+                   help="exit 1 unless every configuration meets these thresholds, e.g. "
+                        "hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05 ('=' means at least, or at most for "
+                        "lower-is-better metrics), or a TOML file of them")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
 def _coerce_override(key: str, raw: str) -> object:
+    if key == "llm" and raw not in LLM_BACKENDS:
+        raise EvalInputError(f"configuration override llm={raw!r}: must be one of {', '.join(LLM_BACKENDS)}")
     kind = get_type_hints(Settings).get(key)
     try:
         return kind(raw)
@@ -84,7 +107,7 @@ def _coerce_override(key: str, raw: str) -> object:
 
 
 def parse_configs(text: str) -> list[EvalConfig]:
-    allowed = INDEX_FIELDS + QUERY_FIELDS
+    allowed = INDEX_FIELDS + QUERY_FIELDS + ANSWER_FIELDS
     configs: list[EvalConfig] = []
     for name in [c.strip() for c in text.split(",") if c.strip()]:
         mode, *parts = name.split(":")
@@ -116,6 +139,19 @@ def base_settings(args: argparse.Namespace) -> Settings:
             raise EvalInputError(f"corpus folder {args.corpus} does not exist")
         settings = settings.replace(corpus_dir=args.corpus, index_dir=args.index or args.out / "index")
     return settings
+
+
+def corpus_of_question_set(args: argparse.Namespace, question_set) -> Path | None:
+    """--corpus, else the folder a BEIR set brings (its corpus.jsonl written out as files under --out)."""
+    from eval.formats import write_corpus_files
+
+    if args.corpus is not None:
+        return args.corpus
+    if question_set.corpus is not None:
+        return question_set.corpus
+    if question_set.corpus_jsonl is not None:
+        return write_corpus_files(question_set.corpus_jsonl, args.out / "beir-corpus")
+    return None
 
 
 def index_settings(base: Settings, config: EvalConfig, out: Path) -> Settings:
@@ -239,8 +275,7 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
 
     from eval import scoring
 
-    settings = settings.replace(retrieval_mode=config.mode,
-                                **{k: v for k, v in config.overrides.items() if k in QUERY_FIELDS})
+    settings = settings.replace(retrieval_mode=config.mode, **config.run_overrides())
     retriever = Retriever(settings)
     # Load the embedding model and BM25 index before timing anything: a one-off start-up cost is
     # not query latency (start-up is measured by bench/).
@@ -250,6 +285,7 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
         from rag.answer import Answerer
 
         answerer = Answerer(settings, retriever=retriever, embedder=embedder)
+        answerer.generator.warm_up()  # load the model before timing too (or fail now, exit 4)
     records = [evaluate_question(q, config, retriever, answerer, judge, args.replay_history, embedder)
                for q in tqdm(questions, desc=f"{config.name:>10}", unit="q", disable=args.quiet)]
     for r in records:
@@ -258,17 +294,33 @@ def run_config(config: EvalConfig, questions: list[Question], settings: Settings
     return records
 
 
+def reject_answer_overrides(configs: list[EvalConfig]) -> None:
+    for config in configs:
+        answering = sorted(set(config.overrides) & set(ANSWER_FIELDS))
+        if answering:
+            raise EvalInputError(f"configuration {config.name!r} sets {', '.join(answering)}, but --retrieval-only "
+                                 "generates no answers")
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     from rag.embedding import Embedder
 
-    from eval import report, scoring
+    from eval import gates, report, scoring
 
-    questions = load_questions(args.questions)
+    thresholds = gates.parse(args.fail_under) if args.fail_under else []
+    gates.check_measurable(thresholds, args.retrieval_only)
+    from eval.formats import load as load_question_set
+
+    question_set = load_question_set(args.questions, args.format)
+    questions = question_set.questions
+    args.corpus = corpus_of_question_set(args, question_set)
     if args.limit is not None:
         if args.limit < 1:
             raise EvalInputError("--limit must be at least 1")
         questions = questions[:args.limit]
     configs = parse_configs(args.configs)
+    if args.retrieval_only:
+        reject_answer_overrides(configs)
     base = base_settings(args)
     # One vector cache for the whole sweep: each question is embedded once for all configurations.
     shared = Embedder() if args.cache_query_embeddings else None
@@ -282,25 +334,36 @@ def evaluate(args: argparse.Namespace) -> dict:
             judges[settings.index_dir] = relevance_judge(settings)
         records = run_config(config, questions, settings, args, judges[settings.index_dir], shared)
         results[config.name] = {"config": {"mode": config.mode, **config.overrides},
+                                "llm": None if args.retrieval_only else config.overrides.get("llm", base.llm),
                                 "summary": scoring.summarize(records), "records": records}
-    run = {"questions_file": str(args.questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
+    run = {"questions_file": str(args.questions), "questions_format": question_set.format,
+           "generated_questions": sum(q.generated for q in questions), "corpus": str(base.corpus_dir), "index": str(base.index_dir),
            "llm": None if args.retrieval_only else base.llm, "retrieval_only": args.retrieval_only,
            "query_embeddings_cached": args.cache_query_embeddings,
            "questions": len(questions), "seconds": round(time.perf_counter() - started, 1),
            "settings": {k: v for k, v in base.as_dict().items()
                         if k in ("chunk_size", "chunk_overlap", "top_k", "rrf_k", "candidates", "answer_passages")},
            "configs": results}
+    if thresholds:
+        run["gates"] = gates.evaluate_gates(run, thresholds)
     report.write_all(run, args.out)
     return run
 
 
 def evaluate_and_print(args: argparse.Namespace) -> int:
+    from eval.gates import EXIT_GATE_FAILED, failures_text
     from eval.report import summary_table
 
     run = evaluate(args)
     print(summary_table(run))
     print(f"\nreport: {args.out / 'report.md'}  (data: {args.out / 'report.json'})")
-    return 0
+    if run["generated_questions"]:
+        print(f"note: {run['generated_questions']} of the {run['questions']} questions were generated by an LLM "
+              "(python -m eval generate)")
+    if "gates" not in run:
+        return 0
+    print(failures_text(run["gates"]))
+    return 0 if all(g["passed"] for g in run["gates"]) else EXIT_GATE_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
