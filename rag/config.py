@@ -93,7 +93,6 @@ class Settings(BaseSettings):
     answer_passages: int = Field(3, ge=1, le=50)
     passage_chars: Count = 500
     refusal_min_score: Fraction = 0.20
-    support_threshold: Fraction = 0.55
     max_question_chars: Count = 2000
 
     # Ingestion

@@ -11,7 +11,7 @@ import pytest
 
 from rag.answer import AnswerResult, Answerer, Citation, DoneEvent, SourcesEvent, TokenEvent
 from rag.answer.followup import clean_rewrite
-from rag.answer.pipeline import is_refusal
+from rag.answer.decide import is_refusal
 from rag.answer.prompts import REFUSAL, answer_messages, format_passages, sanitize
 from rag.errors import BackendError, InputError
 

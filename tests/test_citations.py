@@ -1,9 +1,15 @@
-"""Citation markers, sentence splitting and the support check (real embedding model, no LLM)."""
+"""Citation markers, their placement, sentence splitting and the per-citation support decision
+(real embedding model, no LLM)."""
 from __future__ import annotations
 
-from rag.answer.citations import (check_sentences, clean_citations, cited_numbers, names_and_numbers,
-                                  split_answer, strip_citations)
+import pytest
+
+from rag.answer.citations import (clean_citations, cited_numbers, names_and_numbers, neutralise_citations,
+                                  place_citations, split_answer, strip_citations)
+from rag.answer.decide import decide, supported_sentence
+from rag.answer.results import Citation
 from rag.answer.sentences import sentences_of
+from rag.embedding import Embedder
 
 PASSAGE = ("The US Embassy in Libya announced that the commander of the US Africa Command, General Michael "
            "Langley, and the Chairman of the US Joint Chiefs of Staff, General Brown Jr. met with General "
@@ -38,21 +44,69 @@ def test_names_and_numbers():
     assert "2" not in found  # citation markers are not claims
 
 
+def supported(text, cites, passages):
+    return supported_sentence(text, cites, passages, Embedder().texts)
+
+
 def test_support_check_accepts_paraphrase_and_rejects_wrong_source():
     passages = {1: PASSAGE, 2: OTHER}
-    sentences = [("Langley and Brown met al-Haddad and al-Nazouri in Gaborone, Botswana [1].", [1]),
-                 ("Langley and Brown met al-Haddad and al-Nazouri in Gaborone, Botswana [2].", [2])]
-    assert check_sentences(sentences, passages, 0.55) == [True, False]
+    claim = "Langley and Brown met al-Haddad and al-Nazouri in Gaborone, Botswana"
+    assert supported(claim + " [1].", [1], passages).citations == [1]
+    assert supported(claim + " [2].", [2], passages) is None
+
+
+def test_a_citation_that_does_not_support_its_sentence_is_dropped():
+    kept = supported("Langley and Brown met al-Haddad in Gaborone [1][2].", [1, 2], {1: PASSAGE, 2: OTHER})
+    assert kept.citations == [1] and kept.text.endswith("[1].")
 
 
 def test_support_check_rejects_an_invented_number():
-    sentences = [("The 2024 conference in Gaborone, Botswana was attended by 75 generals [1].", [1])]
-    assert check_sentences(sentences, {1: PASSAGE}, 0.55) == [False]
+    assert supported("The 2024 conference in Gaborone, Botswana was attended by 75 generals [1].", [1],
+                     {1: PASSAGE}) is None
 
 
-def test_uncited_sentence_is_checked_against_all_passages():
-    sentences = [("Three Russians were arrested in Tripoli.", []), ("Bananas are rich in potassium.", [])]
-    assert check_sentences(sentences, {1: PASSAGE, 2: OTHER}, 0.55) == [True, False]
+def test_uncited_sentence_gets_the_passage_that_supports_it():
+    passages = {1: PASSAGE, 2: OTHER}
+    assert supported("Three Russians were arrested in Tripoli.", [], passages).text == \
+        "Three Russians were arrested in Tripoli [2]."
+    assert supported("Bananas are rich in potassium.", [], passages) is None
+
+
+@pytest.mark.parametrize("raw, placed", [
+    ("[1] Three Russians were arrested in Tripoli.", "Three Russians were arrested in Tripoli [1]."),
+    ("As stated in [1], the US met Haddad.", "The US met Haddad [1]."),
+    ("According to passage 2, Langley visited Benghazi.", "Langley visited Benghazi [2]."),
+    ("Three were arrested. [1] They were mercenaries [2].", "Three were arrested [1]. They were mercenaries [2]."),
+    ("The answer is 53 countries, as mentioned in passage [3].", "The answer is 53 countries [3]."),
+    ("Three Russians were arrested in Tripoli. [1]", "Three Russians were arrested in Tripoli [1]."),
+    ("He met them in Gaborone [1][2].", "He met them in Gaborone [1][2]."),
+    ("Nothing cited here.", "Nothing cited here."),
+])
+def test_citation_placement_is_normalised(raw, placed):
+    assert place_citations(raw) == placed
+
+
+def test_bracketed_numbers_inside_a_passage_are_not_citations():
+    assert neutralise_citations("as reported earlier [3], the talks [1, 2] resumed") == "as reported earlier, the talks resumed"
+
+
+def citation(n, text):
+    return Citation(n=n, id=f"c{n}", source="a.txt", title="A", start=0, end=len(text), text=text, score=1.0)
+
+
+def test_decide_refuses_an_invented_answer_and_keeps_a_supported_one():
+    passages = [citation(1, PASSAGE), citation(2, OTHER)]
+    made_up = decide("What is the population of Libya?", "The population of Libya is 6.7 million [1].",
+                     passages, Embedder())
+    assert made_up.refused and made_up.reason
+    real = decide("Where did the generals meet?", "[1] They met in Gaborone, Botswana.", passages, Embedder())
+    assert not real.refused and real.answer == "They met in Gaborone, Botswana [1]."
+
+
+def test_decide_refuses_a_true_sentence_that_does_not_answer():
+    result = decide("How many Russians were arrested in Tripoli?", "General Langley met al-Haddad in Gaborone [1].",
+                    [citation(1, PASSAGE), citation(2, OTHER)], Embedder())
+    assert result.refused
 
 
 def test_strip_citations():

@@ -39,7 +39,7 @@ def test_env_overrides_file(tmp_path: Path):
     ({"RAG_PORT": "70000"}, "port must be an integer between 1 and 65535"),
     ({"RAG_CHROMA_PORT": "0"}, "chroma_port must be an integer between 1 and 65535"),
     ({"RAG_REFUSAL_MIN_SCORE": "1.5"}, "refusal_min_score must be a number between 0 and 1"),
-    ({"RAG_SUPPORT_THRESHOLD": "-0.1"}, "support_threshold must be a number between 0 and 1"),
+    ({"RAG_REFUSAL_MIN_SCORE": "-0.1"}, "refusal_min_score must be a number between 0 and 1"),
     ({"RAG_TEMPERATURE": "nan"}, "temperature must be a number between 0 and 2"),
     ({"RAG_MAX_FILE_MB": "0"}, "max_file_mb must be a number > 0"),
     ({"RAG_UPLOAD_MAX_MB": "-5"}, "upload_max_mb must be a number > 0"),

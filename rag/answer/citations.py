@@ -1,19 +1,14 @@
-"""Inline [n] citations: clean them, split an answer into sentences, check each against its sources.
+"""Inline [n] citations: clean them, move them where they belong, split an answer into sentences.
 
-The support check is deliberately cheap (no second LLM call): the embedding similarity of the
-sentence to the best-matching sentence of the passages it cites, combined with how many of its
-names and numbers appear in those passages. A number that appears in no cited passage makes the
-sentence unsupported whatever the similarity: small models copy the context well but invent figures.
+Whether a cited passage supports its sentence is verify.py's question; this module only handles the
+markers. Small models place them anywhere ("[1] X.", "As stated in [1], X.", "X. [1]", "passage 2"),
+so they are normalised in code rather than trusted to the model's formatting.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
-import numpy as np
 
 from rag.answer.sentences import sentences_of
-from rag.embedding import Embedder
 
 CITE = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -22,7 +17,15 @@ NAME = re.compile(r"\b[A-Z][\w'’-]+")
 NOT_NAMES = {"The", "A", "An", "In", "On", "At", "By", "For", "And", "But", "Or", "He", "She", "It",
              "They", "This", "That", "These", "Those", "His", "Her", "Their", "Its", "According",
              "During", "After", "Before", "While", "With", "Both", "Also", "As", "To", "Of", "We", "I"}
-SIMILARITY_WEIGHT = 0.6
+MARK = re.compile(r"\[\d{1,3}\]")
+LEADING_MARKS = re.compile(r"(?:\s*\[\d{1,3}\])+")
+# "passage 2", "source 2": the model naming a passage in words
+NAMED_PASSAGE = re.compile(r"\b(?:passages?|sources?)\s+(\d{1,3})\b", re.IGNORECASE)
+# "as stated in [1]", "according to [2]", "(see [1])", "in passage [3]": a citation worded into the sentence
+WORDED_CITATION = re.compile(
+    r"[,;]?\s*\(?\b(?:as\s+(?:stated|mentioned|reported|noted|described|said|shown)\s+in|according\s+to|see|"
+    r"from|in)\s+(?:the\s+)?(?:passages?|sources?)?\s*((?:\[\d{1,3}\]\s*)+)\)?", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?…]+[\"”’']?\s*$")
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -37,6 +40,51 @@ def clean_citations(answer: str, n_passages: int) -> str:
         return (" " if m.group(0)[:1].isspace() else "") + "".join(f"[{n}]" for n in seen) if seen else ""
     cleaned = CITE.sub(fix, answer)
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
+
+
+def neutralise_citations(text: str) -> str:
+    """A passage's own bracketed numbers ("[3]", "[1, 2]": footnotes, copied references) removed.
+    Only the answer cites; a document quoting "[3]" must not make passage 3 look cited."""
+    return CITE.sub("", text)
+
+
+def place_citations(answer: str) -> str:
+    """Each sentence's [n] markers moved to its end, before the final punctuation: "[1] X.",
+    "As stated in [1], X.", "According to passage 1, X." and "X. [1]" all become "X [1]"."""
+    answer = NAMED_PASSAGE.sub(r"[\1]", answer)
+    placed: list[tuple[str, list[str]]] = []
+    for start, end in sentences_of(answer):
+        piece = answer[start:end].strip()
+        lead = LEADING_MARKS.match(piece)
+        if lead and placed:  # "X. [1] Y.": a marker opening a sentence closes the one before
+            placed[-1][1].extend(MARK.findall(lead.group(0)))
+            piece = piece[lead.end():]
+        body, marks = _marks_out(piece)
+        if body.strip(" .!?…"):
+            placed.append((body[:1].upper() + body[1:], marks))
+        elif placed:
+            placed[-1][1].extend(marks)
+    return " ".join(_marks_at_end(body, marks) for body, marks in placed)
+
+
+def _marks_out(sentence: str) -> tuple[str, list[str]]:
+    """The sentence without its markers (and the words that framed them), and the markers."""
+    marks: list[str] = []
+
+    def take(m: re.Match) -> str:
+        marks.extend(MARK.findall(m.group(1)))
+        return " "
+    body = WORDED_CITATION.sub(take, sentence)
+    marks += MARK.findall(body)
+    return " ".join(MARK.sub(" ", body).split()).lstrip(",;:- "), marks
+
+
+def _marks_at_end(body: str, marks: list[str]) -> str:
+    if not marks:
+        return body
+    stop = SENTENCE_END.search(body)
+    core, end = (body[:stop.start()], stop.group(0).strip()) if stop else (body, ".")
+    return f"{core.rstrip(' ,;:')} {''.join(dict.fromkeys(marks))}{end}"
 
 
 def strip_citations(text: str) -> str:
@@ -67,64 +115,3 @@ def names_and_numbers(text: str) -> set[str]:
     found = {m.group(0).lower() for m in NUMBER.finditer(plain)}
     found |= {m.group(0).lower().rstrip("’'s") for m in NAME.finditer(plain) if m.group(0) not in NOT_NAMES}
     return {f for f in found if f}
-
-
-@dataclass
-class Support:
-    score: float
-    similarity: float
-    overlap: float
-    missing_numbers: list[str]
-
-
-def support(sentence: str, sources: list[str], sentence_vec: np.ndarray | None = None,
-            source_vecs: np.ndarray | None = None, embedder: Embedder | None = None) -> Support:
-    """How well `sources` (the cited passages' texts) support `sentence`; score in [0, 1]."""
-    plain = strip_citations(sentence)
-    if sentence_vec is None or source_vecs is None:
-        units = source_units(sources)
-        vecs = (embedder or Embedder()).texts([plain] + units)
-        sentence_vec, source_vecs = vecs[0], vecs[1:]
-    similarity = float(np.max(source_vecs @ sentence_vec)) if len(source_vecs) else 0.0
-    haystack = " ".join(sources).lower()
-    terms = names_and_numbers(plain)
-    found = {t for t in terms if t in haystack}
-    overlap = len(found) / len(terms) if terms else 1.0
-    missing_numbers = sorted(t for t in terms - found if NUMBER.fullmatch(t))
-    score = SIMILARITY_WEIGHT * max(similarity, 0.0) + (1 - SIMILARITY_WEIGHT) * overlap
-    return Support(score=score, similarity=similarity, overlap=overlap, missing_numbers=missing_numbers)
-
-
-def source_units(sources: list[str]) -> list[str]:
-    """What a sentence is compared with: each sentence of the sources, and pairs of neighbours
-    (an answer sentence often merges two source sentences)."""
-    units = []
-    for text in sources:
-        sents = [text[s:e] for s, e in sentences_of(text)] or [text]
-        units.extend(sents)
-        units.extend(a + " " + b for a, b in zip(sents, sents[1:]))
-    return units
-
-
-def check_sentences(sentences: list[tuple[str, list[int]]], passages: dict[int, str],
-                    threshold: float, embedder: Embedder | None = None) -> list[bool | None]:
-    """supported/unsupported per sentence, against the passages it cites.
-
-    A sentence citing nothing is checked against all passages, so an uncited claim that the
-    documents do not back is flagged too; one embedding batch for the whole answer keeps this fast.
-    """
-    if not sentences or not passages:
-        return [None] * len(sentences)
-    all_numbers = sorted(passages)
-    units_by_passage = {n: source_units([passages[n]]) for n in all_numbers}
-    flat = [u for n in all_numbers for u in units_by_passage[n]]
-    vecs = (embedder or Embedder()).texts([strip_citations(s) for s, _ in sentences] + flat)
-    sentence_vecs, unit_vecs = vecs[:len(sentences)], vecs[len(sentences):]
-    owner = np.array([n for n in all_numbers for _ in units_by_passage[n]])
-    verdicts: list[bool | None] = []
-    for i, (text, cites) in enumerate(sentences):
-        refs = [n for n in cites if n in passages] or all_numbers
-        mask = np.isin(owner, refs)
-        result = support(text, [passages[n] for n in refs], sentence_vecs[i], unit_vecs[mask])
-        verdicts.append(result.score >= threshold and not result.missing_numbers)
-    return verdicts

@@ -7,39 +7,31 @@ Numbering: the passages shown to the model are numbered [1]..[n] in the order of
 `AnswerResult.citations` (retrieval rank), which is also the order the CLI, the JSON and the UI show.
 
 Refusals: `refused=True`, `answer == REFUSAL` and no citation is cited (`cited=False` everywhere).
-Three checks refuse: the retrieval-evidence floor (best dense cosine < refusal_min_score), the
-model's own verdict (it answers the fixed phrase, or an uncited "not mentioned" variant), and the
-citation check when not one sentence of the answer is supported by the passages.
-`citations` holds the passages the model saw when the model itself refused, and is empty when the
-retrieval-evidence floor refused before any passage was shown (off-topic question).
+The pipeline decides them, not the model: the retrieval-evidence floor (best dense cosine <
+refusal_min_score) before any passage is shown, then decide.py on the generated answer (every
+sentence verified against the passages it cites; refused when nothing is supported or what is
+supported does not answer the question). `refusal_reason` says which check refused.
+`citations` holds the passages the model saw when the answer was refused after generation, and is
+empty when the retrieval-evidence floor refused before any passage was shown (off-topic question).
 """
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from rag.answer.citations import check_sentences, clean_citations, split_answer
+from rag.answer.decide import decide
 from rag.answer.followup import needs_rewrite
 from rag.answer.generators import Generator, make_generator
 from rag.answer.passages import build_citations, evidence_score
 from rag.answer.prompts import REFUSAL
-from rag.answer.results import AnswerResult, AnswerSentence, Citation, DoneEvent, SourcesEvent, TokenEvent
+from rag.answer.results import AnswerResult, Citation, DoneEvent, SourcesEvent, TokenEvent
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.query import Query, passages_shown
 from rag.retrieve import Retriever
 
 Event = SourcesEvent | TokenEvent | DoneEvent
-
-# What a small model writes instead of the exact refusal phrase; only trusted when the answer cites
-# nothing, so "The passages do not give the date, but … [1]" stays an answer.
-_REFUSAL_LIKE = re.compile(
-    r"(do(es)?n[o’']?t (contain|mention|provide|say|specify|include)|no information|not (mentioned|provided|"
-    r"specified|stated|found)|cannot (be )?(determine|answer)|can't (determine|answer)|i don[’']?t know|unknown)",
-    re.IGNORECASE)
-
 
 @dataclass
 class _Run:
@@ -130,41 +122,24 @@ class Answerer:
         yield SourcesEvent(citations=list(citations), standalone_question=run.standalone.text)
         run.mark("first_token_s")
         yield TokenEvent(REFUSAL)
-        yield DoneEvent(self._result(run, REFUSAL, True, citations, [], evidence))
+        yield DoneEvent(self._result(run, REFUSAL, True, citations, [], evidence,
+                                     "no passage is close enough to the question"))
 
     def _finish(self, run: _Run, raw: str, citations: list[Citation], evidence: float) -> AnswerResult:
-        """Refuse, or mark which passages the answer cites and whether its sentences are supported.
+        """Keep what the passages support, or refuse (decide.py); mark which passages are cited.
         Works on copies: the citations already sent in the sources event stay as they were."""
-        uncited = [replace(c, cited=False, supported=None) for c in citations]
-        answer = clean_citations(raw.strip(), len(citations))
-        if is_refusal(answer):
-            return self._result(run, REFUSAL, True, uncited, [], evidence)
-        split = split_answer(answer)
-        verdicts = check_sentences(split, {c.n: c.text for c in citations}, self.settings.support_threshold,
-                                   run.embedder)
-        sentences = [AnswerSentence(text, cites, ok) for (text, cites), ok in zip(split, verdicts)]
-        if sentences and not any(s.supported for s in sentences):
-            # Nothing in the answer is backed by the passages: the model answered from its own
-            # knowledge (e.g. a population figure the documents never give). Refuse instead.
-            return self._result(run, REFUSAL, True, uncited, [], evidence)
-        checked = []
-        for c in citations:
-            citing = [s for s in sentences if c.n in s.citations]
-            checked.append(replace(c, cited=bool(citing),
-                                   supported=all(s.supported for s in citing) if citing else None))
-        return self._result(run, answer, False, checked, sentences, evidence)
+        decision = decide(run.standalone.text, raw, citations, run.embedder)
+        if decision.refused:
+            uncited = [replace(c, cited=False, supported=None) for c in citations]
+            return self._result(run, REFUSAL, True, uncited, [], evidence, decision.reason)
+        cited = {n for s in decision.sentences for n in s.citations}
+        checked = [replace(c, cited=c.n in cited, supported=True if c.n in cited else None) for c in citations]
+        return self._result(run, decision.answer, False, checked, decision.sentences, evidence)
 
-    def _result(self, run, answer, refused, citations, sentences, evidence) -> AnswerResult:
+    def _result(self, run, answer, refused, citations, sentences, evidence, reason="") -> AnswerResult:
         run.mark("total_s")
         return AnswerResult(question=run.query.text, standalone_question=run.standalone.text, answer=answer,
                             refused=refused, citations=citations, sentences=sentences,
-                            timings=dict(run.timings), llm=self.generator.name, evidence=evidence)
+                            timings=dict(run.timings), llm=self.generator.name, evidence=evidence,
+                            refusal_reason=reason)
 
-
-def is_refusal(answer: str) -> bool:
-    norm = " ".join(re.sub(r"[^\w\s]", " ", answer.lower()).split())
-    if " ".join(re.sub(r"[^\w\s]", " ", REFUSAL.lower()).split()) in norm:
-        return True
-    if not norm:
-        return True  # an empty answer says nothing: treat it as the model finding nothing
-    return not re.search(r"\[\d+\]", answer) and bool(_REFUSAL_LIKE.search(answer))

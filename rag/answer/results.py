@@ -38,6 +38,7 @@ class AnswerResult:
     timings: dict[str, float]
     llm: str
     evidence: float = 0.0  # best dense cosine of the question to a retrieved passage
+    refusal_reason: str = ""  # which check refused (empty for an answer)
 
     def as_json(self) -> dict:
         return {
@@ -51,6 +52,7 @@ class AnswerResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "llm": self.llm,
             "evidence": round(self.evidence, 4),
+            "refusal_reason": self.refusal_reason,
         }
 
 

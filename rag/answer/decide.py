@@ -1,0 +1,89 @@
+"""Whether an answer stands: the pipeline decides refusals, not the model.
+
+The packaged 1.5B model cannot be trusted either way: told to refuse when the passages lack the
+answer, it refused 40 % of the questions whose answer it was shown, and it still invented answers to
+unanswerable ones ("the population is 6.7 million [1]"). So the prompt asks for an answer, and this
+module keeps what the passages back up:
+
+1. citation markers are put where they belong (citations.place_citations);
+2. each sentence is verified against each passage it cites on its own (verify.py): a citation that
+   does not support its sentence is dropped, a sentence no cited passage supports is dropped, and an
+   uncited sentence gets the first passage that supports it;
+3. nothing left, or what is left does not answer the question (a number for "how many", …): refuse.
+The same decision applies to every backend, the extractive one included.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.citations import MARK, clean_citations, place_citations, split_answer, strip_citations
+from rag.answer.prompts import REFUSAL
+from rag.answer.results import AnswerSentence, Citation
+from rag.answer.verify import answers_question, caching, verify_sentence
+from rag.embedding import Embedder
+
+# What a small model writes instead of answering; only trusted when the answer cites nothing, so
+# "The passages do not give the date, but … [1]" stays an answer.
+_REFUSAL_LIKE = re.compile(
+    r"(do(es)?n[o’']?t (contain|mention|provide|say|specify|include)|no information|not (mentioned|provided|"
+    r"specified|stated|found)|cannot (be )?(determine|answer)|can't (determine|answer)|i don[’']?t know|unknown)",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: str                       # what the user is shown (REFUSAL when refused)
+    sentences: list[AnswerSentence]   # the kept sentences, each supported by the passages it cites
+    refused: bool
+    reason: str = ""                  # why the answer was refused, for the JSON and the evaluation
+
+
+def decide(question: str, raw: str, citations: list[Citation], embedder: Embedder) -> Decision:
+    """The answer to show for the model's raw text over the numbered passages `citations`."""
+    answer = clean_citations(place_citations(raw.strip()), len(citations))
+    if is_refusal(answer):
+        return refusal("the model found no answer in the passages")
+    passages = {c.n: c.text for c in citations}
+    embed = caching(embedder.texts)
+    kept = [s for s in (supported_sentence(text, cites, passages, embed) for text, cites in split_answer(answer))
+            if s is not None]
+    if not kept:
+        return refusal("no sentence of the answer is supported by the passages")
+    if not answers_question(question, [s.text for s in kept], embed):
+        return refusal("the supported sentences do not answer the question")
+    return Decision(" ".join(s.text for s in kept), kept, False)
+
+
+def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed) -> AnswerSentence | None:
+    """The sentence with only the citations that support it on their own (together, when none does
+    alone: a sentence may join facts from two passages); None when no passage supports it."""
+    claim = strip_citations(text)
+    candidates = [n for n in cites if n in passages] or sorted(passages)
+    alone = [n for n in candidates if verify_sentence(claim, [passages[n]], embed).supported]
+    if not cites:
+        alone = alone[:1]  # an uncited sentence is cited to the first passage that supports it
+    elif not alone and len(candidates) > 1 and verify_sentence(claim, [passages[n] for n in candidates], embed).supported:
+        alone = candidates
+    if not alone:
+        return None
+    return AnswerSentence(with_citations(claim, alone), alone, True)
+
+
+def with_citations(claim: str, numbers: list[int]) -> str:
+    body = MARK.sub("", claim).rstrip()
+    end = re.search(r"[.!?…]+[\"”’']?$", body)
+    core, stop = (body[:end.start()], end.group(0)) if end else (body, ".")
+    return f"{core.rstrip(' ,;:')} {''.join(f'[{n}]' for n in numbers)}{stop}"
+
+
+def refusal(reason: str) -> Decision:
+    return Decision(REFUSAL, [], True, reason)
+
+
+def is_refusal(answer: str) -> bool:
+    """The model's own "not in the documents" (or nothing at all)."""
+    norm = " ".join(re.sub(r"[^\w\s]", " ", answer.lower()).split())
+    if not norm or " ".join(re.sub(r"[^\w\s]", " ", REFUSAL.lower()).split()) in norm:
+        return True
+    return not re.search(r"\[\d+\]", answer) and bool(_REFUSAL_LIKE.search(answer))
