@@ -183,6 +183,7 @@ def markdown(run: dict) -> str:
                   "questions (a refusal scores 0). Refusal P/R treat *unanswerable* as the positive class; "
                   "false refusals are the share of answerable questions refused.", "",
                   answers, ""]
+    parts += verifier_lines(run)
     parts += kind_breakdown(run)
     parts += ["## Latency", "", table(run, LATENCY_COLUMNS), "", "![latency](latency.png)", "",
               "## Configurations", ""]
@@ -196,6 +197,22 @@ def markdown(run: dict) -> str:
     for r in failures:
         parts += _failure_lines(r)
     return "\n".join(parts) + "\n"
+
+
+def verifier_lines(run: dict) -> list[str]:
+    """The sentence verifier measured on eval/support.jsonl (labelled sentence/passage pairs)."""
+    v = run.get("verifier")
+    if not v:
+        return []
+    lines = ["## Answer verifier (eval/support.jsonl)", "",
+             "Positive class: a sentence its passage does not support / an answer that does not answer the "
+             "question. Tuned on the dev split; the test split is held out.", "",
+             "| split | class | pairs | positives | precision | recall |", "|---|---|---:|---:|---:|---:|"]
+    for split, classes in v.items():
+        for name, m in classes.items():
+            lines.append(f"| {split} | {name.replace('_', ' ')} | {m['n']} | {m['positives']} | "
+                         f"{_fmt(m['precision'])} | {_fmt(m['recall'])} |")
+    return lines + [""]
 
 
 def gate_lines(run: dict) -> list[str]:
