@@ -69,24 +69,32 @@ def parse_question(obj, where: str, fallback_id: str) -> Question:
     )
 
 
-def load_questions(path: Path) -> list[Question]:
+def read_jsonl(path: Path, what: str) -> list[tuple[str, object]]:
+    """(where, object) for each line of a JSON Lines file ("path:line" for messages); blank lines
+    and // comments skipped. `what` names the file in errors ("question file")."""
     if not path.is_file():
-        raise EvalInputError(f"question file {path} does not exist")
+        raise EvalInputError(f"{what} {path} does not exist")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
-        raise EvalInputError(f"question file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    questions: list[Question] = []
-    seen: set[str] = set()
+        raise EvalInputError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("//"):
             continue
         where = f"{path}:{number}"
         try:
-            obj = json.loads(line)
+            rows.append((where, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise EvalInputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        q = parse_question(obj, where, fallback_id=f"q{number}")
+    return rows
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for where, obj in read_jsonl(path, "question file"):
+        q = parse_question(obj, where, fallback_id=f"q{where.rsplit(':', 1)[1]}")
         if q.id in seen:
             raise EvalInputError(f"{where}: duplicate id {q.id!r}")
         seen.add(q.id)

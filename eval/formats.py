@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.dataset import EvalInputError, Question, load_questions, parse_question
+from eval.dataset import EvalInputError, Question, load_questions, parse_question, read_jsonl
 
 FORMATS = ("auto", "native", "ragas", "beir")
 RAGAS_QUESTION = ("question", "user_input")
@@ -169,18 +169,10 @@ def _check_unique(questions: list[Question], path: Path) -> None:
 
 # --- BEIR ---------------------------------------------------------------------------------------
 def _jsonl_objects(path: Path) -> list[tuple[str, dict]]:
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalInputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    rows = read_jsonl(path, "BEIR file")
+    for where, obj in rows:
         if not isinstance(obj, dict) or "_id" not in obj:
             raise EvalInputError(f"{where}: expected an object with '_id'")
-        rows.append((where, obj))
     return rows
 
 

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # `python eval/support.py`: make the repository i
 
 import rag  # noqa: E402,F401  (offline environment before any model library loads)
 
-from eval.dataset import EvalInputError  # noqa: E402
+from eval.dataset import EvalInputError, read_jsonl  # noqa: E402
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "support.jsonl"
 SPLITS = ("dev", "test")
@@ -57,21 +57,8 @@ def parse_pair(obj, where: str) -> Pair:
 
 
 def load_pairs(path: Path) -> list[Pair]:
-    if not path.is_file():
-        raise EvalInputError(f"support file {path} does not exist")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise EvalInputError(f"support file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     pairs, seen = [], set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalInputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    for where, obj in read_jsonl(path, "support file"):
         pair = parse_pair(obj, where)
         if pair.id in seen:
             raise EvalInputError(f"{where}: duplicate id {pair.id!r}")
