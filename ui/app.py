@@ -131,6 +131,24 @@ def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -
 
 # --- the app ------------------------------------------------------------------------------------
 
+_PIPELINE_IMPORT_LOCK = threading.Lock()
+
+
+def import_pipeline() -> None:
+    """Import every module answering and indexing need, once, under one lock.
+
+    llama-index's packages import each other in cycles: two threads importing them at once (the
+    warm-up and the first question) deadlock on a module lock or see a half-initialised module.
+    Every handler that reaches the pipeline calls this first; after the first call it is a no-op.
+    """
+    with _PIPELINE_IMPORT_LOCK:
+        import llama_index.embeddings.huggingface  # noqa: F401
+        import rag.answer  # noqa: F401  (prompts, citations, extractive, retrieve)
+        import rag.ingest  # noqa: F401
+        from rag import bm25
+
+        bm25._retriever_class()
+
 class ChatApp:
     """Holds what one server process shares between sessions: settings and one Retriever."""
 
@@ -142,6 +160,7 @@ class ChatApp:
     @property
     def retriever(self):
         # Created on first use so the page is up before Chroma and BM25 are opened.
+        import_pipeline()
         with self._retriever_lock:
             if self._retriever is None:
                 from rag.retrieve import Retriever
@@ -150,6 +169,7 @@ class ChatApp:
             return self._retriever
 
     def answerer(self, settings: Settings):
+        import_pipeline()
         from rag.answer import Answerer
 
         # The Answerer passes the session's mode and k to the shared retriever on every search.
@@ -158,6 +178,7 @@ class ChatApp:
     def warm_up(self) -> None:
         """Load the embedding model, BM25 index and LLM in the background so the first answer is quick."""
         try:
+            import_pipeline()
             from rag.embedding import embed_query
 
             self.retriever.refresh()
@@ -170,6 +191,7 @@ class ChatApp:
     # --- chat ------------------------------------------------------------------------------------
     def respond(self, question, chat, history, mode, top_k, llm):
         """Generator: stream one answer into the chat and its sources into the panel."""
+        import_pipeline()
         from rag.answer import DoneEvent, SourcesEvent, TokenEvent
 
         question = (question or "").strip()
@@ -233,6 +255,7 @@ class ChatApp:
         import gradio as gr
 
         try:
+            import_pipeline()
             report = docs.reindex(self.settings, self.retriever)
             messages.append("Re-indexed: " + report.summary())
             messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
