@@ -71,6 +71,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def printable_name(rel: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates) shown as \\xNN."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
     """Supported files below `corpus`; links that lead outside it are refused, not followed."""
     if not corpus.is_dir():
@@ -85,6 +90,10 @@ def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
             report.failed[rel] = "symbolic link pointing outside the corpus folder"
             continue
         if not path.is_file():
+            continue
+        if printable_name(rel) != rel:
+            # Chroma stores names as UTF-8 text, and the chunk id hashes the name's UTF-8 bytes.
+            report.failed[printable_name(rel)] = "file name is not valid UTF-8; rename the file"
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             report.failed[rel] = (f"unsupported file type {path.suffix or '(none)'} "
@@ -187,14 +196,23 @@ def _write_batch(store: Store, batch: list[_Pending], vectors: list[list[float]]
         progress.update(1)
 
 
+def skip_reason(exc: Exception) -> str:
+    if isinstance(exc, UnreadableFile):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    log.debug("reading failed", exc_info=exc)
+    return f"cannot read the file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+
+
 def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: IngestReport, progress):
     """Files read and chunked, grouped so one embedding call covers several small files."""
     batch: list[_Pending] = []
     for f in todo:
         try:
             pending = _prepare(f, settings)
-        except (UnreadableFile, OSError) as exc:
-            report.failed[f.source] = exc.strerror if isinstance(exc, OSError) else str(exc)
+        except Exception as exc:  # whatever one file's parser raises skips that file, never the batch
+            report.failed[f.source] = skip_reason(exc)
             (report.updated if f.source in report.updated else report.added).remove(f.source)
             progress.update(1)
             continue

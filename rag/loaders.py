@@ -112,8 +112,11 @@ class _TextExtractor(HTMLParser):
 def html_to_text(html: str) -> tuple[str, str | None]:
     """Visible text of an HTML page (scripts and styles dropped) and its <title>."""
     parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except AssertionError as exc:  # html.parser asserts on some malformed markup ("<![abc]>")
+        raise UnreadableFile(f"malformed HTML ({exc or 'the parser gave up'})") from None
     text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
     text = re.sub(r"\s*\n\s*", "\n", text).strip()
     title = " ".join("".join(parser.title_parts).split()) or None
