@@ -34,10 +34,11 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.ingest import ingest
+    from rag.ingest import ExclusiveWriter, ingest
 
     settings = _settings_from(args)
-    report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
+    with ExclusiveWriter(settings):
+        report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
     for source, reason in report.failed.items():
         print(f"warning: skipped {source}: {reason}", file=sys.stderr)
     print(report.summary())

@@ -130,6 +130,64 @@ class _Lock:
         self.lock.release()
 
 
+SERVED_MARKER = "served.lock"
+
+
+def _open_marker(settings: Settings):
+    try:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return (settings.index_dir / SERVED_MARKER).open("a+")
+    except OSError:
+        return None  # an unwritable index folder: the ingest lock reports it properly
+
+
+def hold_served_index(settings: Settings):
+    """A server holds a shared lock on its embedded index for as long as it runs (close the returned
+    handle to release it); None for a Chroma server, which any number of clients may write to.
+
+    Embedded Chroma keeps the vector index in the memory of the process that opened it: chunks
+    another process adds are not seen, and ones it deletes still come back without text. So while
+    a server runs on an embedded index, it is the only writer (its Documents tab, `/reindex`)."""
+    import fcntl
+
+    if settings.uses_chroma_server or (handle := _open_marker(settings)) is None:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("waiting for the `rag ingest` running on %s to finish", settings.index_dir)
+        fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+class ExclusiveWriter:
+    """`rag ingest` on an embedded index: refused while a server uses it, and keeps a server from
+    starting until the ingest is done."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+
+        if self.settings.uses_chroma_server or (handle := _open_marker(self.settings)) is None:
+            return self
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise IndexBusyError(
+                f"a running `rag serve` uses the embedded index at {self.settings.index_dir}; re-index from its "
+                "Documents tab (or its /reindex API), or stop the server first") from None
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.close()  # closing the file releases the lock
+
+
 def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> list[CorpusFile]:
     """Decide what to (re)index and delete everything that is not part of a complete, current file."""
     records = store.file_records()

@@ -84,12 +84,17 @@ class Retriever:
                 return []
             got = self.store.chunks.query(query_embeddings=[vector], n_results=n,
                                           include=["documents", "metadatas", "distances"])
+        # A chunk deleted by another process can still be in this process's vector index while its
+        # text and metadata are gone: such a hit no longer resolves and is dropped.
         return [_hit(cid, text, meta, 1.0 - dist, "dense")
-                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+                if text is not None and meta is not None]
 
     def lexical(self, question: str, n: int) -> list[Hit]:
-        if self._bm25_signature is None:
-            self.refresh()
+        # Every query follows the manifest: another process (a CLI ingest, a client of the same
+        # Chroma server) may have changed the corpus since the BM25 index was loaded. When nothing
+        # changed this costs one small read of the manifest and of the signature file.
+        self.refresh()
         if self._bm25 is None:
             return []
         # similarity_top_k is instance state; a lock keeps concurrent UI sessions from racing on it.

@@ -54,3 +54,91 @@ def test_first_question_the_moment_the_page_answers(default_index, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- 3: a running server after an ingest by another process --------------------------------------
+
+LIGHTHOUSE = ("The Zarvok lighthouse on the island of Quillmere was built in 1887 by the engineer "
+              "Ottilie Brandvang. Its lamp is visible from 41 kilometres away on clear nights.\n")
+BEACON = ("The Pellisand beacon near Orvatho harbour was lit for the first time in 1903 by the keeper "
+          "Marius Ekvold. It flashes green every nine seconds.\n")
+
+
+def cli_ingest(settings, **env_extra) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    settings.index_dir.parent.mkdir(parents=True, exist_ok=True)
+    env.update(RAG_CONFIG=str(settings.index_dir.parent / "none.toml"), **env_extra)
+    (settings.index_dir.parent / "none.toml").write_text("")
+    return subprocess.run([sys.executable, "-m", "rag", "ingest", "-q", "--corpus", str(settings.corpus_dir),
+                           "--index", str(settings.index_dir)], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+
+
+def test_server_follows_an_ingest_through_a_chroma_server(tmp_path, chroma_server):
+    """Finding 3: another machine ingests into the shared collection; the running server must drop
+    the removed document (BM25 kept returning it) and find the added one, in every mode."""
+    from gradio_client import Client
+
+    from tests.ui_server import running_ui
+
+    host, port = chroma_server
+    shared = dict(chroma_host=host, chroma_port=port, collection="follow-ingest")
+    with running_ui(tmp_path / "server", extra_files={"lighthouse.txt": LIGHTHOUSE}, **shared) as (url, settings):
+        client = Client(url, verbose=False)
+        ask = lambda q, mode: client.predict(q, "", mode, 3, "", api_name="/ask")  # noqa: E731
+        assert "Brandvang" in ask("Who built the Zarvok lighthouse on Quillmere?", "hybrid")["answer"]
+        (settings.corpus_dir / "lighthouse.txt").unlink()
+        (settings.corpus_dir / "beacon.txt").write_text(BEACON)
+        elsewhere = make_settings(tmp_path / "other-machine", corpus_dir=settings.corpus_dir, **shared)
+        done = cli_ingest(elsewhere, RAG_CHROMA_HOST=host, RAG_CHROMA_PORT=str(port), RAG_COLLECTION="follow-ingest")
+        assert done.returncode == 0, done.stderr
+        for mode in ("hybrid", "bm25", "dense"):
+            after = ask("Who built the Zarvok lighthouse on Quillmere?", mode)
+            assert "error" not in after, after
+            assert all(c["source"] != "lighthouse.txt" for c in after["citations"]), (mode, after)
+            added = ask("Who first lit the Pellisand beacon near Orvatho harbour?", mode)
+            assert "Ekvold" in added["answer"], (mode, added)
+
+
+def test_cli_ingest_is_refused_while_a_server_uses_the_embedded_index(tmp_path):
+    """Finding 3: embedded Chroma keeps its vector index in the serving process's memory, so a second
+    process writing to it made the server crash on vanished chunks. One writer: the server."""
+    from gradio_client import Client
+
+    from tests.ui_server import running_ui
+
+    with running_ui(tmp_path, extra_files={"lighthouse.txt": LIGHTHOUSE}) as (url, settings):
+        (settings.corpus_dir / "lighthouse.txt").unlink()
+        done = cli_ingest(settings)
+        assert done.returncode == 5, done
+        assert "rag serve" in done.stderr and "Traceback" not in done.stderr
+        client = Client(url, verbose=False)
+        still = client.predict("Who built the Zarvok lighthouse on Quillmere?", api_name="/ask")
+        assert "error" not in still and "Brandvang" in still["answer"]
+        client.predict(api_name="/reindex")  # the server's own re-index is the way to pick the change up
+        gone = client.predict("Who built the Zarvok lighthouse on Quillmere?", "", "bm25", 3, "", api_name="/ask")
+        assert all(c["source"] != "lighthouse.txt" for c in gone["citations"]), gone
+    assert cli_ingest(settings).returncode == 0  # server stopped: the CLI may write again
+
+
+def test_a_chunk_that_vanished_under_a_retriever_is_dropped(tmp_path):
+    """Finding 3: a long-lived Retriever (chat, notebook) over an embedded index another process
+    changed: hits whose chunk no longer resolves are dropped, not fatal; BM25 follows the manifest."""
+    import shutil
+
+    from rag.ingest import ingest
+    from rag.retrieve import Retriever
+    from tests.conftest import DEFAULT_CORPUS
+
+    shutil.copytree(DEFAULT_CORPUS, tmp_path / "corpus")
+    (tmp_path / "corpus" / "lighthouse.txt").write_text(LIGHTHOUSE)
+    settings = make_settings(tmp_path)
+    ingest(settings, show_progress=False)
+    retriever = Retriever(settings)
+    question = "Who built the Zarvok lighthouse on Quillmere?"
+    assert retriever.search(question, k=3, mode="hybrid")[0].source == "lighthouse.txt"
+    (settings.corpus_dir / "lighthouse.txt").unlink()
+    assert cli_ingest(settings).returncode == 0
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = retriever.search(question, k=3, mode=mode)
+        assert all(h.source != "lighthouse.txt" and h.text for h in hits), (mode, hits)

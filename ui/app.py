@@ -371,8 +371,28 @@ def theme():
                           font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
 
 
+def _hold_index_while_served(demo, settings: Settings) -> None:
+    """The served app is the only writer of an embedded index (see rag.ingest.hold_served_index);
+    the lock is released when the app is closed."""
+    from rag.ingest import hold_served_index
+
+    held = hold_served_index(settings)
+    if held is None:
+        return
+    close = demo.close
+
+    def close_and_release(*args, **kwargs):
+        try:
+            return close(*args, **kwargs)
+        finally:
+            held.close()
+
+    demo.close = close_and_release
+
+
 def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: bool = False):
     auth = launch_auth(settings)
+    _hold_index_while_served(demo, settings)
     return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
                        prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
                        max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
