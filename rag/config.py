@@ -69,6 +69,9 @@ class Settings:
     # Ingestion
     max_file_mb: float = 20.0  # larger files are skipped with a warning (a 20 MB text is ~30,000 chunks)
     embed_batch_size: int = 64
+    # With a Chroma server, the ingest lock is a record in Chroma renewed while the ingest runs; one
+    # left by a machine that died expires after this many seconds
+    ingest_lock_ttl_s: float = 120.0
 
     # UI
     host: str = "127.0.0.1"
@@ -134,6 +137,7 @@ def validated(settings: Settings) -> Settings:
         (0 <= settings.chunk_overlap < settings.chunk_size // 2, "chunk_overlap must be below half of chunk_size"),
         (0 < settings.chroma_port < 65536, "chroma_port must be a TCP port"),
         (0 < settings.port < 65536, "port must be a TCP port"),
+        (settings.ingest_lock_ttl_s >= 3, "ingest_lock_ttl_s must be at least 3 seconds"),
     ]
     for ok, message in checks:
         if not ok:

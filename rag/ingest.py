@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,10 +77,14 @@ def printable_name(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
-    """Supported files below `corpus`; links that lead outside it are refused, not followed."""
+def check_corpus_dir(corpus: Path) -> None:
     if not corpus.is_dir():
         raise InputError(f"corpus folder {corpus} does not exist (set RAG_CORPUS_DIR or pass --corpus)")
+
+
+def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
+    """Supported files below `corpus`; links that lead outside it are refused, not followed."""
+    check_corpus_dir(corpus)
     root = corpus.resolve()
     found = []
     for path in sorted(corpus.rglob("*")):
@@ -128,6 +133,83 @@ class _Lock:
 
     def __exit__(self, *exc):
         self.lock.release()
+
+
+class ChromaIngestLock:
+    """One ingest at a time per collection of a Chroma server, whichever machine runs it.
+
+    The local lock file protects one machine only. This lock is a record in the manifest
+    collection: Chroma's `add` keeps the first record of an id and ignores later ones, so of two
+    machines adding it at once exactly one reads its own owner back. The holder renews the record's
+    expiry while it works; a record past its expiry belongs to a machine that died, and is removed
+    (only if it still names that owner, so a fresh holder is never evicted)."""
+
+    RECORD = "lock:ingest"
+
+    def __init__(self, store: Store, wait_s: float):
+        import os
+        import socket
+        import uuid
+
+        self.store, self.wait_s = store, wait_s
+        self.ttl_s = store.settings.ingest_lock_ttl_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = None
+
+    def _holder(self) -> dict | None:
+        got = self.store.files.get(ids=[self.RECORD], include=["metadatas"])
+        return (got["metadatas"] or [None])[0]
+
+    def _record(self) -> dict:
+        return {"owner": self.owner, "expires_at": time.time() + self.ttl_s}
+
+    def __enter__(self):
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            holder = self._holder()
+            if holder and float(holder.get("expires_at", 0)) < time.time():
+                log.warning("removing the expired ingest lock of %s", holder.get("owner"))
+                self.store.files.delete(ids=[self.RECORD], where={"owner": holder.get("owner", "")})
+                holder = None
+            if holder is None:
+                self.store.files.add(ids=[self.RECORD], embeddings=[[1.0]], metadatas=[self._record()])
+                holder = self._holder()
+            if holder and holder.get("owner") == self.owner:
+                break
+            if time.monotonic() >= deadline:
+                s = self.store.settings
+                raise IndexBusyError(
+                    f"another ingest ({holder.get('owner') if holder else 'unknown'}) is writing to collection "
+                    f"{s.collection!r} on the Chroma server at {s.chroma_host}:{s.chroma_port}; try again when it ends")
+            time.sleep(0.5)
+        self._start_heartbeat()
+        return self
+
+    def _start_heartbeat(self) -> None:
+        import threading
+
+        self._stop = threading.Event()
+
+        def renew() -> None:
+            while not self._stop.wait(self.ttl_s / 3):
+                try:
+                    if (self._holder() or {}).get("owner") == self.owner:
+                        self.store.files.upsert(ids=[self.RECORD], embeddings=[[1.0]], metadatas=[self._record()])
+                except Exception as exc:  # the ingest itself reports a Chroma outage
+                    log.warning("cannot renew the ingest lock: %s", exc)
+
+        threading.Thread(target=renew, name="ingest-lock-renewal", daemon=True).start()
+
+    def stop_heartbeat(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def __exit__(self, *exc):
+        self.stop_heartbeat()
+        try:
+            self.store.files.delete(ids=[self.RECORD], where={"owner": self.owner})
+        except Exception as error:  # it expires on its own
+            log.warning("cannot release the ingest lock: %s", error)
 
 
 SERVED_MARKER = "served.lock"
@@ -321,20 +403,28 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
 
 
 def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True, lock_wait_s: float = 10.0) -> IngestReport:
-    from tqdm import tqdm
-
     started = time.perf_counter()
     report = IngestReport()
-    files = scan_corpus(settings.corpus_dir, report)
+    check_corpus_dir(settings.corpus_dir)
     with _Lock(settings, lock_wait_s), chroma_errors(settings):
         store = Store(settings)
-        todo = _reconcile(store, files, rebuild, report)
-        with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
-            _run_pipeline(store, todo, settings, report, progress)
-        records = store.file_records()
-        report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
-        report.chunks_total = store.chunks.count()
+        with ChromaIngestLock(store, lock_wait_s) if settings.uses_chroma_server else nullcontext():
+            _ingest_locked(store, settings, rebuild, show_progress, report)
     for source, reason in report.failed.items():
         log.warning("skipped %s: %s", source, reason)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ingest_locked(store: Store, settings: Settings, rebuild: bool, show_progress: bool, report: IngestReport) -> None:
+    """Everything after the locks: the file list is read here, so an ingest that waited for another
+    works from the corpus as it is now, not as it was before it waited."""
+    from tqdm import tqdm
+
+    files = scan_corpus(settings.corpus_dir, report)
+    todo = _reconcile(store, files, rebuild, report)
+    with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
+        _run_pipeline(store, todo, settings, report, progress)
+    records = store.file_records()
+    report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
+    report.chunks_total = store.chunks.count()

@@ -63,3 +63,59 @@ def test_docx_decompression_bomb_is_refused_before_parsing(settings):
     fine = settings.corpus_dir / "fine.docx"  # an ordinary document still reads
     write_docx(fine, paragraphs=3)
     assert "Benghazi" in load_document(fine, int(small.max_file_mb * 1e6)).text
+
+
+# --- 5: the corpus is scanned under the lock; machines sharing a Chroma server lock there --------
+
+def test_ingest_that_waited_for_the_lock_sees_files_added_meanwhile(settings):
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    settings.index_dir.mkdir(parents=True)
+    other = FileLock(str(settings.index_dir / "ingest.lock"))
+    other.acquire()  # another ingest is running
+    outcome = {}
+    waiting = threading.Thread(target=lambda: outcome.update(report=ingest(settings, show_progress=False,
+                                                                           lock_wait_s=120)))
+    waiting.start()
+    time.sleep(3)  # the waiting ingest is blocked on the lock by now
+    (settings.corpus_dir / "added-meanwhile.txt").write_text("The Tobruk harbour master resigned in May.\n")
+    other.release()
+    waiting.join(timeout=300)
+    assert "added-meanwhile.txt" in outcome["report"].added
+    assert "added-meanwhile.txt" in Store(settings).file_records()
+
+
+def test_two_machines_on_one_chroma_collection_take_turns(tmp_path, corpus_copy, chroma_server):
+    import time
+
+    from rag.errors import IndexBusyError
+    from rag.ingest import ChromaIngestLock
+
+    host, port = chroma_server
+    shared = dict(chroma_host=host, chroma_port=port, collection="two-machines")
+    first = make_settings(tmp_path / "machine-a", corpus_dir=corpus_copy, **shared)
+    second = make_settings(tmp_path / "machine-b", corpus_dir=corpus_copy, **shared)
+    with ChromaIngestLock(Store(first), wait_s=1):  # machine A is ingesting
+        started = time.monotonic()
+        with pytest.raises(IndexBusyError, match="two-machines"):
+            ingest(second, show_progress=False, lock_wait_s=2)
+        assert time.monotonic() - started < 30
+    report = ingest(second, show_progress=False, lock_wait_s=2)
+    assert len(report.added) == ARTICLES
+    assert set(Store(first).file_records()) == set(report.added)  # the lock record is not a file
+
+
+def test_a_stale_chroma_lock_of_a_crashed_machine_is_taken_over(tmp_path, corpus_copy, chroma_server):
+    from rag.ingest import ChromaIngestLock
+
+    host, port = chroma_server
+    s = make_settings(tmp_path, corpus_dir=corpus_copy, chroma_host=host, chroma_port=port,
+                      collection="stale-lock", ingest_lock_ttl_s=10)
+    crashed = ChromaIngestLock(Store(s), wait_s=1)
+    crashed.__enter__()
+    crashed.stop_heartbeat()  # the machine died: nobody renews the record
+    report = ingest(s, show_progress=False, lock_wait_s=30)
+    assert len(report.added) == ARTICLES
