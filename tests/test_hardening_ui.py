@@ -142,3 +142,55 @@ def test_a_chunk_that_vanished_under_a_retriever_is_dropped(tmp_path):
     for mode in ("dense", "bm25", "hybrid"):
         hits = retriever.search(question, k=3, mode=mode)
         assert all(h.source != "lighthouse.txt" and h.text for h in hits), (mode, hits)
+
+
+# --- 6: uploads never silently overwrite another document ----------------------------------------
+
+@pytest.mark.parametrize("first, second", [
+    ("Q3 report?.txt", "Q3 report*.txt"),
+    ("Notes.txt", "Notes.TXT"),
+    ("a/b.txt", "c\\b.txt"),
+])
+def test_names_that_sanitise_alike_do_not_overwrite(settings, tmp_path, first, second):
+    from ui import documents as docs
+
+    texts = {}
+    for i, original in enumerate((first, second)):
+        upload = tmp_path / f"upload{i}.bin"
+        upload.write_text(f"Upload number {i} about the Sirte pipeline.\n")
+        texts[docs.save_upload(settings, upload, original)] = upload.read_text()
+    assert len(texts) == 2, texts  # two documents, neither replaced
+    for name, text in texts.items():
+        assert (settings.corpus_dir / name).read_text() == text
+
+
+def test_upload_batch_says_when_a_name_was_changed(settings, tmp_path):
+    from ui.app import ChatApp
+
+    paths = []
+    for folder, name in (("one", "Notes.txt"), ("two", "Notes.TXT"), ("three", "Notes.txt")):
+        (tmp_path / folder).mkdir()
+        paths.append(tmp_path / folder / name)
+        paths[-1].write_text(f"{folder}: the Sirte pipeline report.\n")
+    status, _, _ = ChatApp(settings).upload([str(p) for p in paths])
+    assert "✓ added Notes.txt" in status
+    assert "as Notes (2).txt" in status  # Notes.TXT would have replaced Notes.txt
+    assert "same name" in status  # the second Notes.txt of the same batch
+    assert (settings.corpus_dir / "Notes.txt").read_text().startswith("one:")
+
+
+def test_simultaneous_uploads_of_one_name_do_not_share_a_partial_file(settings, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ui import documents as docs
+
+    sources = []
+    for i in range(2):
+        sources.append(tmp_path / f"big{i}.txt")
+        sources[-1].write_text(f"Version {i} of the Sirte pipeline report.\n" * 60_000)
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(10):
+            list(pool.map(lambda src: docs.save_upload(settings, src, "report.txt"), sources))
+    final = (settings.corpus_dir / "report.txt").read_text()
+    assert final in {s.read_text() for s in sources}
+    assert not [p for p in settings.corpus_dir.iterdir() if p.name.endswith(".part")]

@@ -266,14 +266,20 @@ class ChatApp:
                 gr.update(choices=[r[0] for r in rows], value=None))
 
     def upload(self, files):
-        messages = []
+        messages, saved = [], set()
         for item in files or []:
             path = item if isinstance(item, str) else getattr(item, "path", None) or item.get("path")
+            original = Path(path).name
             try:
-                name = docs.save_upload(self.settings, path, Path(path).name)
-                messages.append(f"✓ added {name}")
+                if original in saved:
+                    raise InputError("another file of this upload has the same name; upload it on its own "
+                                     "to replace the first")
+                name = docs.save_upload(self.settings, path, original)
+                saved.add(original)
+                messages.append(f"✓ added {name}" if name == original else
+                                f"✓ added {original} as {name} (its name was made safe or already taken)")
             except (RagError, OSError) as exc:
-                messages.append(f"✗ {Path(path).name}: {exc}")
+                messages.append(f"✗ {original}: {exc}")
         if not messages:
             messages.append("Choose one or more files first.")
         return self._after_change(messages)

@@ -11,6 +11,7 @@ import re
 import shutil
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,16 @@ def sanitize_filename(name: str) -> str:
     return stem[: MAX_NAME_CHARS - len(suffix)] + suffix.lower()
 
 
+def free_name(corpus: Path, name: str) -> str:
+    """`name`, or `stem (2).txt`, `stem (3).txt`, ...: the first one no file in the corpus has."""
+    stem, suffix = os.path.splitext(name)
+    n = 2
+    while (corpus / name).exists():
+        name = f"{stem} ({n}){suffix}"
+        n += 1
+    return name
+
+
 def _inside(corpus: Path, name: str) -> Path:
     """Belt and braces after sanitizing: the resolved target must sit directly in the corpus."""
     root = corpus.resolve()
@@ -83,8 +94,15 @@ def save_upload(settings: Settings, temp_path: str | Path, original_name: str | 
     target = _inside(settings.corpus_dir, name)
     if target.exists() and not overwrite:
         raise InputError(f"{name} already exists in the corpus")
-    # Write beside the target and rename: an ingest running meanwhile never reads half a file.
-    partial = target.with_name("." + target.name + ".part")
+    if target.exists() and name != unicodedata.normalize("NFC", original_name or temp_path.name):
+        # Sanitising maps distinct names to one ("Q3 report?.txt", "Q3 report*.txt"; "Notes.TXT",
+        # "Notes.txt"; "a/b.txt", "c\\b.txt"): only the very same name replaces a document, any other
+        # gets a free name.
+        name = free_name(settings.corpus_dir, name)
+        target = _inside(settings.corpus_dir, name)
+    # Write beside the target and rename: an ingest running meanwhile never reads half a file. The
+    # partial file is unique, so two uploads of one name at once never write into the same file.
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
     shutil.copyfile(temp_path, partial)
     os.replace(partial, target)
     return name
