@@ -410,10 +410,35 @@ def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True
         store = Store(settings)
         with ChromaIngestLock(store, lock_wait_s) if settings.uses_chroma_server else nullcontext():
             _ingest_locked(store, settings, rebuild, show_progress, report)
+        save_skipped(settings, report.failed)
     for source, reason in report.failed.items():
         log.warning("skipped %s: %s", source, reason)
     report.seconds = time.perf_counter() - started
     return report
+
+
+SKIPPED_FILE = "skipped.json"
+
+
+def save_skipped(settings: Settings, failed: dict[str, str]) -> None:
+    """The files the last ingest skipped, with the reasons, for the UI's document list (which lists
+    every corpus file, indexed or not). Best effort: the list is informative only."""
+    import json
+
+    try:
+        (settings.index_dir / SKIPPED_FILE).write_text(json.dumps(failed, ensure_ascii=False, indent=1))
+    except OSError as exc:
+        log.warning("cannot record the skipped files: %s", exc)
+
+
+def skipped_files(settings: Settings) -> dict[str, str]:
+    import json
+
+    try:
+        loaded = json.loads((settings.index_dir / SKIPPED_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _ingest_locked(store: Store, settings: Settings, rebuild: bool, show_progress: bool, report: IngestReport) -> None:

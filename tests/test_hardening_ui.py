@@ -194,3 +194,23 @@ def test_simultaneous_uploads_of_one_name_do_not_share_a_partial_file(settings, 
     final = (settings.corpus_dir / "report.txt").read_text()
     assert final in {s.read_text() for s in sources}
     assert not [p for p in settings.corpus_dir.iterdir() if p.name.endswith(".part")]
+
+
+# --- 7: every corpus file is listed and removable, from any session --------------------------------
+
+def test_unindexed_files_are_listed_and_removable_from_a_fresh_api_session(tmp_path):
+    from gradio_client import Client
+
+    from tests.ui_server import running_ui
+
+    extra = {"blob.txt": "binary\x00content", "lighthouse.txt": LIGHTHOUSE}
+    with running_ui(tmp_path, extra_files=extra) as (url, settings):
+        listed = {d["source"]: d for d in Client(url, verbose=False).predict(api_name="/documents")}
+        assert "binary" in listed["blob.txt"]["status"], listed
+        assert listed["lighthouse.txt"]["status"] == "indexed"
+        for name in ("blob.txt", "lighthouse.txt"):
+            status, *_ = Client(url, verbose=False).predict(name, api_name="/remove")  # a new session each
+            assert f"removed {name}" in status, status
+            assert not (settings.corpus_dir / name).exists()
+        listed = {d["source"] for d in Client(url, verbose=False).predict(api_name="/documents")}
+        assert not {"blob.txt", "lighthouse.txt"} & listed

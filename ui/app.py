@@ -240,7 +240,8 @@ class ChatApp:
             return {"error": str(exc), "question": question}
 
     def documents(self) -> list[dict]:
-        """The indexed files: source, title, chunk count, ingest time (Unix seconds)."""
+        """Every corpus file: source, title, chunk count, ingest time (Unix seconds), status ("indexed",
+        or why not)."""
         return [row.__dict__ for row in docs.list_documents(self.settings)]
 
     # --- documents tab ---------------------------------------------------------------------------
@@ -333,9 +334,9 @@ def build_app(settings: Settings, retriever=None):
                     sources = gr.HTML(render_sources([], settings), elem_id="rag-sources", js_on_load=None)
         with gr.Tab("Documents"):
             status = gr.Markdown("", elem_id="rag-doc-status")
-            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=[],  # filled on page load
+            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at", "Status"], value=[],  # filled on page load
                                  interactive=False, elem_id="rag-docs", wrap=True,
-                                 column_widths=["34%", "42%", "8%", "16%"])
+                                 column_widths=["26%", "30%", "7%", "13%", "24%"])
             with gr.Row():
                 with gr.Column():
                     gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB "
@@ -345,8 +346,10 @@ def build_app(settings: Settings, retriever=None):
                     upload = gr.Button("Add and re-index", variant="primary")
                 with gr.Column():
                     gr.Markdown("**Remove a document** — deletes the file from the corpus folder and its passages "
-                                "from the index.")
-                    chosen = gr.Dropdown([], label="Document", elem_id="rag-remove-choice")
+                                "from the index (indexed or not).")
+                    # Any value is accepted: an API client (a fresh session) has no choices loaded;
+                    # remove_document checks that the name is a file of the corpus.
+                    chosen = gr.Dropdown([], label="Document", elem_id="rag-remove-choice", allow_custom_value=True)
                     remove = gr.Button("Remove and re-index", variant="stop")
                     reindex = gr.Button("Re-index the corpus folder (picks up files copied there)", size="sm")
 

@@ -31,10 +31,11 @@ class DocumentRow:
     title: str
     chunks: int
     ingested_at: float
+    status: str = "indexed"  # or "not indexed: <reason>", or that the file is gone
 
     def as_row(self) -> list:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.ingested_at)) if self.ingested_at else ""
-        return [self.source, self.title, self.chunks, when]
+        return [self.source, self.title, self.chunks, when, self.status]
 
 
 def sanitize_filename(name: str) -> str:
@@ -120,11 +121,42 @@ def remove_document(settings: Settings, source: str) -> str:
     return source
 
 
+def corpus_files(corpus: Path) -> list[str]:
+    """Every file a user put in the corpus folder (hidden ones excepted), indexed or not."""
+    from rag.ingest import printable_name
+
+    if not corpus.is_dir():
+        return []
+    return [printable_name(path.relative_to(corpus).as_posix()) for path in sorted(corpus.rglob("*"))
+            if not any(part.startswith(".") for part in path.relative_to(corpus).parts)
+            and (path.is_file() or path.is_symlink())]
+
+
+def _not_indexed(source: str, skipped: dict[str, str]) -> str:
+    if source in skipped:
+        return "not indexed: " + skipped[source]
+    if os.path.splitext(source)[1].lower() not in SUPPORTED_SUFFIXES:
+        return "not indexed: unsupported file type"
+    return "not indexed yet: press Re-index"
+
+
 def list_documents(settings: Settings) -> list[DocumentRow]:
+    """Every file of the corpus folder and every indexed one, each with its status and reason."""
+    from rag.ingest import skipped_files
     from rag.store import Store
 
     records = Store(settings).file_records()
-    return [DocumentRow(r.source, r.title, r.chunks, r.ingested_at) for r in sorted(records.values(), key=lambda r: r.source)]
+    on_disk = set(corpus_files(settings.corpus_dir))
+    skipped = skipped_files(settings)
+    rows = []
+    for source in sorted(on_disk | set(records)):
+        record = records.get(source)
+        if record is None:
+            rows.append(DocumentRow(source, "", 0, 0.0, _not_indexed(source, skipped)))
+            continue
+        status = "indexed" if source in on_disk else "file removed: re-index to drop its passages"
+        rows.append(DocumentRow(source, record.title, record.chunks, record.ingested_at, status))
+    return rows
 
 
 def reindex(settings: Settings, retriever=None):
