@@ -96,6 +96,16 @@ class Settings:
         return self.index_dir / "bm25"
 
     @property
+    def max_file_bytes(self) -> int:
+        """The ingest limit, in bytes. Sizes are in MB (10^6 bytes) everywhere, never MiB."""
+        return int(self.max_file_mb * 1e6)
+
+    @property
+    def upload_limit_mb(self) -> float:
+        """An upload ingest would skip is refused at once: the smaller of the two limits."""
+        return min(self.upload_max_mb, self.max_file_mb)
+
+    @property
     def uses_chroma_server(self) -> bool:
         return bool(self.chroma_host)
 

@@ -307,7 +307,7 @@ class _Pending:
 
 
 def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
-    doc = load_document(f.path, int(settings.max_file_mb * 1e6))
+    doc = load_document(f.path, settings.max_file_bytes)
     chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap)
     if not chunks:
         raise UnreadableFile("no text in the file")

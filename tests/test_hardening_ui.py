@@ -214,3 +214,22 @@ def test_unindexed_files_are_listed_and_removable_from_a_fresh_api_session(tmp_p
             assert not (settings.corpus_dir / name).exists()
         listed = {d["source"] for d in Client(url, verbose=False).predict(api_name="/documents")}
         assert not {"blob.txt", "lighthouse.txt"} & listed
+
+
+# --- 8: one unit and one limit for uploads and ingest --------------------------------------------
+
+@pytest.mark.parametrize("upload_max_mb", [20.0, 50.0])
+def test_an_upload_ingest_would_refuse_is_refused_at_upload(settings, tmp_path, upload_max_mb):
+    from rag.errors import InputError
+    from rag.loaders import load_document
+    from ui import documents as docs
+
+    s = settings.replace(upload_max_mb=upload_max_mb)  # max_file_mb stays 20
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(20_500_000)  # 20.5 MB: over 20 MB, under 20 MiB
+    with pytest.raises(InputError, match="upload limit is 20 MB"):
+        docs.save_upload(s, big, "big.txt")
+    with pytest.raises(InputError, match="too large"):
+        load_document(big, s.max_file_bytes)
+    assert not (s.corpus_dir / "big.txt").exists()

@@ -339,7 +339,7 @@ def build_app(settings: Settings, retriever=None):
                                  column_widths=["26%", "30%", "7%", "13%", "24%"])
             with gr.Row():
                 with gr.Column():
-                    gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB "
+                    gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_limit_mb:g} MB "
                                 "each. A file with the same name replaces the old one.")
                     files = gr.File(label="Files to add", file_count="multiple", file_types=suffixes,
                                     type="filepath")
@@ -404,7 +404,7 @@ def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: b
     _hold_index_while_served(demo, settings)
     return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
                        prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
-                       max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
+                       max_file_size=int(settings.upload_limit_mb * 1e6), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
                        mcp_server=False, enable_monitoring=False)
 

@@ -85,10 +85,10 @@ def save_upload(settings: Settings, temp_path: str | Path, original_name: str | 
     temp_path = Path(temp_path)
     name = sanitize_filename(original_name or temp_path.name)
     size = temp_path.stat().st_size
-    limit = int(settings.upload_max_mb * 1024 * 1024)
-    if size > limit:
-        raise InputError(f"{name} is {size / 1e6:.1f} MB; the upload limit is {settings.upload_max_mb:g} MB "
-                         "(setting upload_max_mb)")
+    limit_mb = settings.upload_limit_mb
+    if size > limit_mb * 1e6:
+        raise InputError(f"{name} is {size / 1e6:.1f} MB; the upload limit is {limit_mb:g} MB "
+                         "(settings upload_max_mb and max_file_mb)")
     if size == 0:
         raise InputError(f"{name} is empty")
     settings.corpus_dir.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,7 @@ def source_context(settings: Settings, source: str, start: int, end: int, chunk_
     root = settings.corpus_dir.resolve()
     path = (root / source).resolve()
     if path.is_relative_to(root) and path.is_file() and 0 <= start < end:
-        text = _document_text(str(path), path.stat().st_mtime_ns, int(settings.max_file_mb * 1e6))
+        text = _document_text(str(path), path.stat().st_mtime_ns, settings.max_file_bytes)
         if text is not None and " ".join(text[start:end].split()) == " ".join(chunk_text.split()):
             before = text[max(0, start - CONTEXT_CHARS):start]
             after = text[end:end + CONTEXT_CHARS]
