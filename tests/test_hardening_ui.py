@@ -233,3 +233,24 @@ def test_an_upload_ingest_would_refuse_is_refused_at_upload(settings, tmp_path, 
     with pytest.raises(InputError, match="too large"):
         load_document(big, s.max_file_bytes)
     assert not (s.corpus_dir / "big.txt").exists()
+
+
+# --- 9: removing a symbolic link removes the link only -------------------------------------------
+
+def test_removing_a_symlinked_document_keeps_its_target(settings, tmp_path):
+    from ui import documents as docs
+
+    real = settings.corpus_dir / "real.txt"
+    real.write_text("The Sirte pipeline report.\n")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Not part of the corpus.\n")
+    (settings.corpus_dir / "link.txt").symlink_to(real)
+    (settings.corpus_dir / "away.txt").symlink_to(outside)
+    (settings.corpus_dir / "dangling.txt").symlink_to(tmp_path / "missing.txt")
+    for name in ("link.txt", "away.txt", "dangling.txt"):
+        assert docs.remove_document(settings, name) == name
+        assert not (settings.corpus_dir / name).is_symlink()
+    assert real.read_text() and outside.read_text()
+    with pytest.raises(Exception, match="not a document"):
+        docs.remove_document(settings, "../outside.txt")
+    assert outside.exists()

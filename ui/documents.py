@@ -112,10 +112,13 @@ def save_upload(settings: Settings, temp_path: str | Path, original_name: str | 
 def remove_document(settings: Settings, source: str) -> str:
     """Delete one corpus file named by its source (as listed); the next ingest drops its chunks."""
     root = settings.corpus_dir.resolve()
-    target = (root / (source or "")).resolve()
-    if not source or not target.is_relative_to(root) or target == root:
+    target = root / (source or "")
+    # Only the folder is resolved, not the name itself: a symbolic link is removed, never the file
+    # it points to (which may be another document, or something outside the corpus).
+    if (not source or Path(source).is_absolute() or target.name in ("", ".", "..")
+            or not target.parent.resolve().is_relative_to(root)):
         raise InputError(f"{source!r} is not a document of the corpus")
-    if not target.is_file():
+    if not (target.is_symlink() or target.is_file()):
         raise InputError(f"{source} is not in the corpus folder (already removed?)")
     target.unlink()
     return source
