@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from rag.citations import check_sentences, clean_citations, split_answer
+from rag.citations import check_passages, check_sentences, clean_citations, split_answer
 from rag.config import Settings
 from rag.embedding import embed_query, embed_texts
 from rag.extractive import extractive_answer, heuristic_rewrite, needs_rewrite, score_sentences
@@ -228,10 +228,12 @@ class Answerer:
             for c in citations:
                 c.cited, c.supported = False, None
             return self._result(run, REFUSAL, True, citations, [], evidence)
+        # A passage is marked as supporting only if it backs, on its own, the sentences citing it.
+        own = check_passages(split, {c.n: c.text for c in citations}, self.settings.support_threshold)
         for c in citations:
             citing = [s for s in sentences if c.n in s.citations]
             c.cited = bool(citing)
-            c.supported = all(s.supported for s in citing) if citing else None
+            c.supported = (all(s.supported for s in citing) and own.get(c.n, True)) if citing else None
         return self._result(run, answer, False, citations, sentences, evidence)
 
     def _result(self, run, answer, refused, citations, sentences, evidence) -> AnswerResult:

@@ -52,6 +52,12 @@ def clean_citations(answer: str, n_passages: int) -> str:
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned).strip()
 
 
+def neutralise_citations(text: str) -> str:
+    """A passage's own bracketed numbers ("[3]", "[1, 2]": footnotes, copied references) removed.
+    Only the answer cites; a document quoting "[3]" must not make passage 3 look cited."""
+    return CITE.sub("", text)
+
+
 def strip_citations(text: str) -> str:
     return re.sub(r"\s+", " ", CITE.sub("", text)).strip()
 
@@ -118,6 +124,31 @@ def source_units(sources: list[str]) -> list[str]:
         units.extend(sents)
         units.extend(a + " " + b for a, b in zip(sents, sents[1:]))
     return units
+
+
+def check_passages(sentences: list[tuple[str, list[int]]], passages: dict[int, str],
+                   threshold: float) -> dict[int, bool]:
+    """Per cited passage: does it, on its own, support every sentence that cites it?
+
+    check_sentences judges a sentence against all its cited passages together, so in "… [1][2]"
+    a passage 2 that says nothing of the sort would share passage 1's verdict. Numbers are not
+    required here (a sentence may take its figure from the other passage it cites)."""
+    cited = sorted({n for _, cites in sentences for n in cites if n in passages})
+    citing = [(text, [n for n in cites if n in passages]) for text, cites in sentences]
+    citing = [(text, cites) for text, cites in citing if cites]
+    if not cited:
+        return {}
+    units_by_passage = {n: source_units([passages[n]]) for n in cited}
+    flat = [u for n in cited for u in units_by_passage[n]]
+    vecs = np.asarray(embed_texts([strip_citations(text) for text, _ in citing] + flat))
+    sentence_vecs, unit_vecs = vecs[:len(citing)], vecs[len(citing):]
+    owner = np.array([n for n in cited for _ in units_by_passage[n]])
+    verdicts: dict[int, bool] = {}
+    for i, (text, cites) in enumerate(citing):
+        for n in cites:
+            result = support(text, [passages[n]], sentence_vecs[i], unit_vecs[owner == n])
+            verdicts[n] = verdicts.get(n, True) and result.score >= threshold
+    return verdicts
 
 
 def check_sentences(sentences: list[tuple[str, list[int]]], passages: dict[int, str],

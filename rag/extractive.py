@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.citations import names_and_numbers, sentences_of
+from rag.citations import names_and_numbers, neutralise_citations, sentences_of
 from rag.embedding import embed_query, embed_texts
 
 WORD = re.compile(r"[a-z0-9]+")
@@ -124,8 +124,9 @@ def extractive_answer(question: str, texts: list[str]) -> str | None:
 
 
 def cite(sentence: str, n: int) -> str:
-    """'He met them.' -> 'He met them [1].' (the marker before the final punctuation)."""
-    sentence = " ".join(sentence.split())
+    """'He met them.' -> 'He met them [1].' (the marker before the final punctuation). Bracketed
+    numbers of the document itself are dropped: the only citation is the passage quoted."""
+    sentence = " ".join(neutralise_citations(sentence).split())
     m = re.match(r"(.*?)([.!?…]+[\"”’']?)$", sentence)
     if m:
         return f"{m.group(1)} [{n}]{m.group(2)}"

@@ -46,8 +46,12 @@ def sanitize(text: str) -> str:
 
 
 def format_passages(passages: list[tuple[int, str, str]]) -> str:
-    """(n, title, text) triples as delimited, numbered blocks; n is 1-based, as cited."""
-    return "\n".join(PASSAGE_TEMPLATE.format(n=n, title=sanitize(title).replace('"', "'"), text=sanitize(text))
+    """(n, title, text) triples as delimited, numbered blocks; n is 1-based, as cited. A passage's
+    own "[n]" marks are removed: the model would copy them and cite a passage that said nothing."""
+    from rag.citations import neutralise_citations
+
+    return "\n".join(PASSAGE_TEMPLATE.format(n=n, title=sanitize(title).replace('"', "'"),
+                                             text=sanitize(neutralise_citations(text)))
                      for n, title, text in passages)
 
 
