@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -80,6 +81,9 @@ class Settings:
     auth_password: str = ""
     allow_open: bool = False
     upload_max_mb: float = 20.0
+    # Host names (comma-separated) the UI answers to besides the bound address, localhost and
+    # 127.0.0.1/::1; any other Host header is refused (DNS rebinding). "*" switches the check off
+    allowed_hosts: str = ""
 
     def __post_init__(self) -> None:
         # Library callers pass plain strings for folders; every consumer expects a Path.
@@ -104,6 +108,10 @@ class Settings:
     def upload_limit_mb(self) -> float:
         """An upload ingest would skip is refused at once: the smaller of the two limits."""
         return min(self.upload_max_mb, self.max_file_mb)
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
 
     @property
     def uses_chroma_server(self) -> bool:
@@ -148,6 +156,8 @@ def validated(settings: Settings) -> Settings:
         (0 < settings.chroma_port < 65536, "chroma_port must be a TCP port"),
         (0 < settings.port < 65536, "port must be a TCP port"),
         (settings.ingest_lock_ttl_s >= 3, "ingest_lock_ttl_s must be at least 3 seconds"),
+        (all(re.fullmatch(r"[A-Za-z0-9.*:\[\]_-]+", h) for h in settings.allowed_host_names),
+         "allowed_hosts must be host names separated by commas (e.g. docs.internal,10.0.0.5)"),
     ]
     for ok, message in checks:
         if not ok:

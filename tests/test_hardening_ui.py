@@ -254,3 +254,38 @@ def test_removing_a_symlinked_document_keeps_its_target(settings, tmp_path):
     with pytest.raises(Exception, match="not a document"):
         docs.remove_document(settings, "../outside.txt")
     assert outside.exists()
+
+
+# --- 11: DNS rebinding: requests must name this server in their Host header ----------------------
+
+def _status(url: str, host: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url + "config", headers={"Host": host})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_requests_for_another_host_name_are_refused(tmp_path):
+    from gradio_client import Client
+
+    from tests.ui_server import running_ui
+
+    with running_ui(tmp_path, allowed_hosts="docs.internal") as (url, settings):
+        port = settings.port
+        assert _status(url, f"evil.example:{port}") == 400  # a rebound name pointing at 127.0.0.1
+        assert _status(url, "evil.example") == 400
+        for good in (f"127.0.0.1:{port}", f"localhost:{port}", f"docs.internal:{port}", "LOCALHOST"):
+            assert _status(url, good) == 200, good
+        assert "Gaborone" in Client(url, verbose=False).predict(QUESTION, api_name="/ask")["answer"]
+
+
+def test_allowed_hosts_setting_is_validated(tmp_path):
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="allowed_hosts"):
+        make_settings(tmp_path, allowed_hosts="good.example, bad host/")
