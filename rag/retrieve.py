@@ -7,6 +7,7 @@ fusion (a few lines) is done here.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -16,6 +17,8 @@ from rag.config import RETRIEVAL_MODES, Settings
 from rag.embedding import embed_query
 from rag.errors import BackendError, InputError
 from rag.store import Store, chroma_errors
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,11 +70,12 @@ class Retriever:
         """Reload the BM25 index if the corpus changed since it was loaded (after an ingest)."""
         with self._lock:
             path = self.settings.bm25_path
-            try:
-                with chroma_errors(self.settings):
+            with chroma_errors(self.settings):
+                try:
                     bm25.ensure_current(self.store, path)
-            except OSError:
-                pass  # read-only index folder: fall back to the persisted one
+                except OSError as exc:  # e.g. a read-only index folder: answer from the persisted index
+                    log.warning("cannot rebuild the BM25 index in %s (%s); searching the one last built",
+                                path, exc.strerror or exc)
             signature = bm25.stored_signature(path)
             if signature != self._bm25_signature:
                 self._bm25 = bm25.load(path)

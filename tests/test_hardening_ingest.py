@@ -119,3 +119,65 @@ def test_a_stale_chroma_lock_of_a_crashed_machine_is_taken_over(tmp_path, corpus
     crashed.stop_heartbeat()  # the machine died: nobody renews the record
     report = ingest(s, show_progress=False, lock_wait_s=30)
     assert len(report.added) == ARTICLES
+
+
+# --- 12: BM25 builds in one process; a failed rebuild is logged ----------------------------------
+
+def test_two_bm25_builds_in_one_process_do_not_collide(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag import bm25
+
+    ingest(settings, show_progress=False)
+    store = Store(settings)
+    signature = bm25.corpus_signature(store.file_records())
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            list(pool.map(lambda _: bm25.build(store, settings.bm25_path, signature), range(2)))
+    assert bm25.stored_signature(settings.bm25_path) == signature
+    assert bm25.load(settings.bm25_path) is not None
+    leftovers = [p.name for p in settings.index_dir.iterdir() if p.name.startswith("bm25.")]
+    assert not leftovers, leftovers
+
+
+@pytest.fixture
+def frozen(tmp_path):
+    """Makes a folder unwritable (for root, immutable through chattr); undone at the end."""
+    import shutil
+    import subprocess
+
+    frozen_dirs = []
+
+    def freeze(folder):
+        if os.geteuid() == 0:
+            if not shutil.which("chattr"):
+                pytest.skip("running as root without chattr: cannot make a folder unwritable")
+            subprocess.run(["chattr", "+i", str(folder)], check=True)
+        else:
+            folder.chmod(0o555)
+        frozen_dirs.append(folder)
+
+    yield freeze
+    for folder in frozen_dirs:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=False)
+        else:
+            folder.chmod(0o755)
+
+
+def test_a_failed_bm25_rebuild_is_logged_not_silent(settings, frozen, caplog):
+    import logging
+
+    from rag.retrieve import Retriever
+
+    ingest(settings, show_progress=False)
+    (settings.corpus_dir / "more.txt").write_text("The Derna dam report was published in March.\n")
+    ingest(settings.replace(index_dir=settings.index_dir), show_progress=False)
+    (settings.bm25_path / "signature.json").write_text('{"signature": "stale"}')
+    frozen(settings.index_dir)
+    with caplog.at_level(logging.WARNING, logger="rag.retrieve"):
+        hits = Retriever(settings).search("Where was the conference held?", k=3, mode="bm25")
+    assert hits  # the persisted index still answers
+    assert any("BM25" in r.getMessage() and str(settings.index_dir) in r.getMessage() for r in caplog.records), \
+        [r.getMessage() for r in caplog.records]
+
