@@ -289,3 +289,22 @@ def test_allowed_hosts_setting_is_validated(tmp_path):
 
     with pytest.raises(ConfigError, match="allowed_hosts"):
         make_settings(tmp_path, allowed_hosts="good.example, bad host/")
+
+# --- 13: /ask parameters are bounded like the UI's ------------------------------------------------
+
+def test_ask_bounds_top_k_history_and_backend(default_index):
+    import json
+
+    from ui.app import ChatApp
+
+    app = ChatApp(default_index.replace(llm="extractive"))
+    assert "error" not in app.ask(QUESTION, "", "", 10, "")
+    assert "top_k" in app.ask(QUESTION, "", "", 11, "").get("error", "")
+    assert "top_k" in app.ask(QUESTION, "", "", 50, "").get("error", "")
+    long_history = json.dumps([["Where was it? " * 2_000, "In Gaborone [1]."]])
+    assert "history" in app.ask(QUESTION, long_history, "", 3, "").get("error", "")
+    many_turns = json.dumps([["Where was it?", "In Gaborone [1]. " * 400]] * 200)
+    assert "history" in app.ask(QUESTION, many_turns, "", 3, "").get("error", "")
+    assert "extractive" in app.ask(QUESTION, "", "", 3, "local").get("error", "")
+    assert "error" not in app.ask(QUESTION, json.dumps([["Where was it?", "In Gaborone [1]."]] * 3), "", 3, "extractive")
+

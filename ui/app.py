@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import rag  # noqa: F401  (offline environment before Gradio loads)
-from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
+from rag.config import RETRIEVAL_MODES, Settings
 from rag.errors import ConfigError, InputError, RagError
 from rag.loaders import SUPPORTED_SUFFIXES
 from ui import documents as docs
@@ -183,14 +183,43 @@ def parse_history(raw) -> list[tuple[str, str]]:
     return pairs
 
 
+# What one request may ask for: the UI's own bounds, so an API call can neither overflow the model's
+# context nor hold the (serialised) local model for a minute.
+SESSION_MAX_TOP_K = 10
+HISTORY_MAX_TURNS = 20
+HISTORY_MAX_ANSWER_CHARS = 4000
+
+
+def check_history(pairs: list[tuple[str, str]], settings: Settings) -> list[tuple[str, str]]:
+    """The conversation as given, refused when longer than the UI could have produced."""
+    if len(pairs) > HISTORY_MAX_TURNS:
+        raise InputError(f"the history has {len(pairs)} turns; the limit is {HISTORY_MAX_TURNS} "
+                         "(start a new conversation)")
+    for question, answer in pairs:
+        if len(question) > settings.max_question_chars or len(answer) > HISTORY_MAX_ANSWER_CHARS:
+            raise InputError(f"a history turn is too long (questions up to {settings.max_question_chars:,} "
+                             f"characters, answers up to {HISTORY_MAX_ANSWER_CHARS:,})")
+    return pairs
+
+
 def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -> Settings:
     """The per-session choices on top of the server's settings (validated like any other setting).
 
     The Answerer retrieves `answer_passages` passages for the model, so the session's top-k sets
-    both that and `top_k`: the number the user picks is the number of sources they see.
+    both that and `top_k`: the number the user picks is the number of sources they see. A session
+    may switch to the extractive backend (it needs nothing), not to one the server was not set up for.
     """
+    if top_k and not 1 <= int(top_k) <= SESSION_MAX_TOP_K:
+        raise InputError(f"top_k must be between 1 and {SESSION_MAX_TOP_K}")
+    if llm and llm not in session_backends(base):
+        raise InputError(f"this server answers with {base.llm!r}; a session can switch only to "
+                         f"{' or '.join(repr(b) for b in session_backends(base))}")
     k = int(top_k) if top_k else None
     return base.replace(retrieval_mode=mode or None, top_k=k, answer_passages=k, llm=llm or None)
+
+
+def session_backends(base: Settings) -> list[str]:
+    return list(dict.fromkeys([base.llm, "extractive"]))
 
 
 # --- the app ------------------------------------------------------------------------------------
@@ -299,7 +328,8 @@ class ChatApp:
         """Answer one question (history: JSON [[question, answer], ...]); the AnswerResult as JSON."""
         try:
             s = session_settings(self.settings, mode, top_k, llm)
-            return self.answerer(s).ask(question, history=parse_history(history)).as_json()
+            pairs = check_history(parse_history(history), self.settings)
+            return self.answerer(s).ask(question, history=pairs).as_json()
         except RagError as exc:
             return {"error": str(exc), "question": question}
 
@@ -390,8 +420,9 @@ def build_app(settings: Settings, retriever=None):
                     with gr.Accordion("Settings for this session", open=False):
                         with gr.Row():
                             mode = gr.Radio(list(RETRIEVAL_MODES), value=settings.retrieval_mode, label="Retrieval")
-                            top_k = gr.Slider(1, 10, value=settings.answer_passages, step=1, label="Passages (top-k)")
-                            llm = gr.Dropdown(list(LLM_BACKENDS), value=settings.llm, label="Answering backend")
+                            top_k = gr.Slider(1, SESSION_MAX_TOP_K, value=min(settings.answer_passages, SESSION_MAX_TOP_K),
+                                              step=1, label="Passages (top-k)")
+                            llm = gr.Dropdown(session_backends(settings), value=settings.llm, label="Answering backend")
                         clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
