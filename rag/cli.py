@@ -5,11 +5,13 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings, load_settings
 from rag.errors import RagError
 
 EXIT_SOME_FILES_FAILED = 3
+EXIT_UNEXPECTED = 1
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -167,6 +169,12 @@ def run_reporting_errors(action, interrupted: str = "interrupted") -> int:
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback only with -v
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        print(f"error: unexpected {type(exc).__name__}: {detail} (run with -v for details)", file=sys.stderr)
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

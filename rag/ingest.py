@@ -364,6 +364,20 @@ def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: Ingest
         yield batch
 
 
+def _stop_reader(reader, handover, stopped) -> None:
+    """After a failed embedding or write the reader may wait on a full hand-over for ever (one
+    leaked thread per failed re-index of the UI): tell it to stop and empty the queue until it has."""
+    import queue
+
+    stopped.set()
+    while reader.is_alive():
+        try:
+            handover.get(timeout=0.1)
+        except queue.Empty:
+            pass
+    reader.join()
+
+
 def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, report: IngestReport, progress) -> None:
     """Embedding keeps the CPU busy; reading/chunking the next files and writing the last batch to
     Chroma run beside it in threads (tokenizers, torch and sqlite release the GIL). At most one batch
@@ -374,10 +388,13 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
 
     handover: queue.Queue = queue.Queue(maxsize=1)
     reader_error: list[BaseException] = []
+    stopped = threading.Event()  # set when embedding or writing failed: the reader stops early
 
     def read() -> None:
         try:
             for batch in _prepared_batches(todo, settings, report, progress):
+                if stopped.is_set():
+                    return
                 handover.put(batch)
         except BaseException as exc:  # re-raised in the caller's thread
             reader_error.append(exc)
@@ -386,18 +403,20 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
 
     reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
     reader.start()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-        writing = None
-        while (batch := handover.get()) is not None:
-            texts = [t for p in batch for t in p.embed_texts]
-            vectors = embed_texts(texts, settings.embed_batch_size)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            writing = None
+            while (batch := handover.get()) is not None:
+                texts = [t for p in batch for t in p.embed_texts]
+                vectors = embed_texts(texts, settings.embed_batch_size)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write_batch, store, batch, vectors, progress)
+                report.chunks_added += len(texts)
             if writing is not None:
                 writing.result()
-            writing = writer.submit(_write_batch, store, batch, vectors, progress)
-            report.chunks_added += len(texts)
-        if writing is not None:
-            writing.result()
-    reader.join()
+    finally:
+        _stop_reader(reader, handover, stopped)
     if reader_error:
         raise reader_error[0]
 

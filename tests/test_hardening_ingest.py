@@ -181,3 +181,46 @@ def test_a_failed_bm25_rebuild_is_logged_not_silent(settings, frozen, caplog):
     assert any("BM25" in r.getMessage() and str(settings.index_dir) in r.getMessage() for r in caplog.records), \
         [r.getMessage() for r in caplog.records]
 
+
+# --- 14: a failed write does not leave the reader thread blocked ----------------------------------
+
+def test_a_failed_ingest_leaves_no_reader_thread_behind(tmp_path):
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from rag.errors import BackendError
+    from tests.conftest import free_port, wait_for_port
+    from tests.test_ingest import make_big_corpus
+
+    corpus = tmp_path / "corpus"
+    make_big_corpus(corpus, files=8)
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "data"),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        settings = make_settings(tmp_path, corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=port,
+                                 embed_batch_size=4)  # small batches: the reader runs ahead and waits
+
+        def stop_chroma_after_the_first_write():
+            store = Store(settings)
+            while store.chunks.count() == 0:
+                time.sleep(0.05)
+            server.terminate()
+
+        killer = threading.Thread(target=stop_chroma_after_the_first_write, daemon=True)
+        killer.start()
+        with pytest.raises(BackendError):
+            ingest(settings, show_progress=False)
+        killer.join(timeout=60)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(t.name == "ingest-reader" for t in threading.enumerate()):
+            time.sleep(0.1)
+        assert not [t.name for t in threading.enumerate() if t.name == "ingest-reader"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

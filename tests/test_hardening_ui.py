@@ -290,6 +290,7 @@ def test_allowed_hosts_setting_is_validated(tmp_path):
     with pytest.raises(ConfigError, match="allowed_hosts"):
         make_settings(tmp_path, allowed_hosts="good.example, bad host/")
 
+
 # --- 13: /ask parameters are bounded like the UI's ------------------------------------------------
 
 def test_ask_bounds_top_k_history_and_backend(default_index):
@@ -307,4 +308,25 @@ def test_ask_bounds_top_k_history_and_backend(default_index):
     assert "history" in app.ask(QUESTION, many_turns, "", 3, "").get("error", "")
     assert "extractive" in app.ask(QUESTION, "", "", 3, "local").get("error", "")
     assert "error" not in app.ask(QUESTION, json.dumps([["Where was it?", "In Gaborone [1]."]] * 3), "", 3, "extractive")
+
+
+# --- 14: an OSError while removing is a message, not Gradio's raw error popup ----------------------
+
+def test_remove_reports_an_os_error_as_a_message(settings):
+    import shutil as sh
+
+    from ui.app import ChatApp
+
+    corpus = settings.corpus_dir
+    victim = sorted(corpus.iterdir())[0].name
+    as_root = os.geteuid() == 0
+    if as_root and not sh.which("chattr"):
+        pytest.skip("running as root without chattr: cannot make a folder unwritable")
+    subprocess.run(["chattr", "+i", str(corpus)], check=True) if as_root else corpus.chmod(0o555)
+    try:
+        status, _, _ = ChatApp(settings).remove(victim)
+    finally:
+        subprocess.run(["chattr", "-i", str(corpus)], check=False) if as_root else corpus.chmod(0o755)
+    assert f"✗ cannot remove {victim}" in status, status
+    assert (corpus / victim).exists()
 

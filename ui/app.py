@@ -385,6 +385,8 @@ class ChatApp:
             messages.append(f"✓ removed {docs.remove_document(self.settings, source)}")
         except RagError as exc:
             messages.append(f"✗ {exc}")
+        except OSError as exc:  # never Gradio's raw error popup
+            messages.append(f"✗ cannot remove {source}: {exc.strerror or exc}")
         return self._after_change(messages)
 
     def reindex(self):

@@ -120,7 +120,10 @@ def remove_document(settings: Settings, source: str) -> str:
         raise InputError(f"{source!r} is not a document of the corpus")
     if not (target.is_symlink() or target.is_file()):
         raise InputError(f"{source} is not in the corpus folder (already removed?)")
-    target.unlink()
+    try:
+        target.unlink()
+    except OSError as exc:
+        raise InputError(f"cannot remove {source}: {exc.strerror or exc}") from None
     return source
 
 
