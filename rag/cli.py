@@ -9,6 +9,7 @@ import traceback
 
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings, load_settings
 from rag.errors import RagError
+from rag.terminal import terminal_safe
 
 EXIT_SOME_FILES_FAILED = 3
 EXIT_UNEXPECTED = 1
@@ -42,7 +43,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with ExclusiveWriter(settings):
         report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
     for source, reason in report.failed.items():
-        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+        print(terminal_safe(f"warning: skipped {source}: {reason}"), file=sys.stderr)
     print(report.summary())
     return EXIT_SOME_FILES_FAILED if report.failed else 0
 
@@ -60,8 +61,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("No passages found. Is the corpus ingested? Run `rag ingest`.")
     for h in hits:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in h.scores.items())
-        print(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}")
-        print("    " + " ".join(h.text.split())[:400])
+        print(terminal_safe(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}"))
+        print("    " + terminal_safe(" ".join(h.text.split())[:400]))
     return 0
 
 

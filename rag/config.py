@@ -127,6 +127,8 @@ class Settings:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         if shown["auth_password"]:
             shown["auth_password"] = "***"
+        if shown["openai_api_key"] not in ("", "not-needed"):
+            shown["openai_api_key"] = "***"
         return {k: str(v) if isinstance(v, Path) else v for k, v in shown.items()}
 
 

@@ -40,3 +40,27 @@ def test_unexpected_error_is_one_line_and_verbose_shows_details(tmp_path):
     verbose = rag_cli("-v", "search", "Where was the conference held?", "--mode", "bm25", *where)
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr
 
+
+# --- 15: document text cannot drive the terminal; the API key is masked ---------------------------
+
+ESCAPES = "Tripoli port \x1b[2J\x1b]0;owned\x07 reopened in May \x9b31m after repairs\u202e.\n"
+
+
+def test_terminal_escape_sequences_in_documents_are_not_printed(tmp_path):
+    settings = indexed_copy(tmp_path, {"escapes.txt": "Tripoli port notes\n\n" + ESCAPES})
+    where = ["--index", str(settings.index_dir), "--corpus", str(settings.corpus_dir)]
+    search = rag_cli("search", "When did Tripoli port reopen?", "--mode", "bm25", *where)
+    ask = rag_cli("ask", "When did Tripoli port reopen after repairs?", "--llm", "extractive", *where)
+    for done in (search, ask):
+        assert done.returncode == 0, done.stderr
+        assert "Tripoli" in done.stdout
+        assert not any(ch in done.stdout for ch in "\x1b\x07\x9b\u202e"), repr(done.stdout)
+
+
+def test_config_masks_the_api_key(tmp_path):
+    env = {"RAG_OPENAI_API_KEY": "sk-very-secret-123", "RAG_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "none.toml").write_text("")
+    for args in (["config"], ["config", "--json"]):
+        done = rag_cli(*args, env=env)
+        assert done.returncode == 0 and "openai_api_key" in done.stdout
+        assert "sk-very-secret-123" not in done.stdout
