@@ -330,3 +330,19 @@ def test_remove_reports_an_os_error_as_a_message(settings):
     assert f"✗ cannot remove {victim}" in status, status
     assert (corpus / victim).exists()
 
+
+# --- 16: the sources panel's document cache is bounded by size -------------------------------------
+
+def test_sources_panel_cache_is_bounded_by_bytes(settings):
+    from ui import render
+
+    sentence = "The Sirte pipeline report names the contractor. "
+    spans = {}
+    for i in range(12):
+        text = f"Report {i}. " + sentence * 60_000  # ~3 MB each, 36 MB in all
+        (settings.corpus_dir / f"report{i}.txt").write_text(text)
+        spans[f"report{i}.txt"] = (len(f"Report {i}. "), len(f"Report {i}. ") + len(sentence))
+    for name, (start, end) in spans.items():
+        before, span, after = render.source_context(settings, name, start, end, sentence)
+        assert span == sentence and before.startswith("Report")
+    assert render.cached_text_bytes() <= render.TEXT_CACHE_BYTES < 36_000_000

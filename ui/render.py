@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import html
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from rag.config import Settings
@@ -30,9 +31,37 @@ def esc_md(text: str) -> str:
 
 # --- sources panel ------------------------------------------------------------------------------
 
-@lru_cache(maxsize=64)
+# Documents can be up to max_file_mb (20 MB) each: the cache is bounded by their total size, not by
+# their number (64 of them could have held 1.3 GB). A document larger than the budget is not cached.
+TEXT_CACHE_BYTES = 24_000_000
+_text_cache: OrderedDict[tuple[str, int, int], str | None] = OrderedDict()
+_text_cache_lock = threading.Lock()
+
+
+def cached_text_bytes() -> int:
+    with _text_cache_lock:
+        return sum(len(text) for text in _text_cache.values() if text)
+
+
 def _document_text(path: str, mtime_ns: int, max_bytes: int) -> str | None:
-    """The text the chunk spans index into (decoded text or HTML-extracted text); cached per file version."""
+    """The text the chunk spans index into (decoded text or HTML-extracted text); cached per file
+    version, least recently used first out."""
+    key = (path, mtime_ns, max_bytes)
+    with _text_cache_lock:
+        if key in _text_cache:
+            _text_cache.move_to_end(key)
+            return _text_cache[key]
+    text = _read_document_text(path, max_bytes)
+    size = len(text or "")
+    if size <= TEXT_CACHE_BYTES:
+        with _text_cache_lock:
+            _text_cache[key] = text
+            while sum(len(t) for t in _text_cache.values() if t) > TEXT_CACHE_BYTES:
+                _text_cache.popitem(last=False)
+    return text
+
+
+def _read_document_text(path: str, max_bytes: int) -> str | None:
     from rag.loaders import HTML_SUFFIXES, TEXT_SUFFIXES, load_document
 
     p = Path(path)
