@@ -246,8 +246,8 @@ class ExclusiveWriter:
     """`rag ingest` on an embedded index: refused while a server uses it, and keeps a server from
     starting until the ingest is done."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, wait_s: float = 10.0):
+        self.settings, self.wait_s = settings, wait_s
         self.handle = None
 
     def __enter__(self):
@@ -255,13 +255,25 @@ class ExclusiveWriter:
 
         if self.settings.uses_chroma_server or (handle := _open_marker(self.settings)) is None:
             return self
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise IndexBusyError(
-                f"a running `rag serve` uses the embedded index at {self.settings.index_dir}; re-index from its "
-                "Documents tab (or its /reindex API), or stop the server first") from None
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            try:  # a shared holder is a server; an exclusive one another `rag ingest`, which we wait for
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                handle.close()
+                raise IndexBusyError(
+                    f"a running `rag serve` uses the embedded index at {self.settings.index_dir}; re-index from "
+                    "its Documents tab (or its /reindex API), or stop the server first") from None
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise IndexBusyError(f"another ingest is running on {self.settings.index_dir}; try again "
+                                         "when it ends") from None
+                time.sleep(0.2)
         self.handle = handle
         return self
 
