@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
+import tempfile
+import threading
 from pathlib import Path
 
 from rag.store import FileRecord, Store
@@ -46,20 +47,35 @@ def chunk_node(chunk_id: str, text: str, metadata: dict):
                     excluded_llm_metadata_keys=list(metadata))
 
 
+_BUILD_LOCKS: dict[str, threading.Lock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(path: Path) -> threading.Lock:
+    with _BUILD_LOCKS_GUARD:
+        return _BUILD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+
+
 def build(store: Store, path: Path, signature: str) -> None:
-    """Write a fresh index to a temporary folder, then swap it in: a crash never leaves half an index."""
-    nodes = [chunk_node(cid, text, meta) for cid, text, meta in store.all_chunks()]
-    tmp, old = path.with_name(path.name + f".tmp{os.getpid()}"), path.with_name(path.name + ".old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    if nodes:
-        _retriever_class().from_defaults(nodes=nodes, language="english").persist(str(tmp), show_progress=False)
-    (tmp / SIGNATURE_FILE).write_text(json.dumps({"signature": signature, "chunks": len(nodes)}))
-    shutil.rmtree(old, ignore_errors=True)
-    if path.exists():
-        path.rename(old)
-    tmp.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
+    """Write a fresh index to a temporary folder, then swap it in: a crash never leaves half an index.
+
+    Builds in one process (the UI's ingest and a retriever's refresh) take turns; the temporary and
+    the replaced folders are unique per build, so builds of several processes never share one."""
+    with _build_lock(path):
+        nodes = [chunk_node(cid, text, meta) for cid, text, meta in store.all_chunks()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=path.name + ".tmp-", dir=path.parent))
+        old = tmp.with_name(tmp.name.replace(".tmp-", ".old-"))
+        try:
+            if nodes:
+                _retriever_class().from_defaults(nodes=nodes, language="english").persist(str(tmp), show_progress=False)
+            (tmp / SIGNATURE_FILE).write_text(json.dumps({"signature": signature, "chunks": len(nodes)}))
+            if path.exists():
+                path.rename(old)
+            tmp.rename(path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def load(path: Path):

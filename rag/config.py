@@ -11,6 +11,7 @@ a one-line `ConfigError` instead of failing at query time.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -98,6 +99,9 @@ class Settings(BaseSettings):
     # Ingestion
     max_file_mb: Positive = 20.0  # larger files are skipped with a warning (a 20 MB text is ~30,000 chunks)
     embed_batch_size: Count = 64
+    # With a Chroma server, the ingest lock is a record in Chroma renewed while the ingest runs; one
+    # left by a machine that died expires after this many seconds
+    ingest_lock_ttl_s: float = Field(120.0, ge=3)
 
     # UI
     host: Name = "127.0.0.1"
@@ -106,6 +110,9 @@ class Settings(BaseSettings):
     auth_password: str = Field("", repr=False)
     allow_open: Flag = False
     upload_max_mb: Positive = 20.0
+    # Host names (comma-separated) the UI answers to besides the bound address, localhost and
+    # 127.0.0.1/::1; any other Host header is refused (DNS rebinding). "*" switches the check off
+    allowed_hosts: str = ""
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -126,6 +133,8 @@ class Settings(BaseSettings):
         if self.max_new_tokens >= self.context_window:
             raise ValueError(f"max_new_tokens must be below context_window ({self.context_window}), "
                              f"not {self.max_new_tokens}")
+        if not all(re.fullmatch(r"[A-Za-z0-9.*:\[\]_-]+", h) for h in self.allowed_host_names):
+            raise ValueError("allowed_hosts must be host names separated by commas (e.g. docs.internal,10.0.0.5)")
         return self
 
     @property
@@ -135,6 +144,20 @@ class Settings(BaseSettings):
     @property
     def bm25_path(self) -> Path:
         return self.index_dir / "bm25"
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The ingest limit, in bytes. Sizes are in MB (10^6 bytes) everywhere, never MiB."""
+        return int(self.max_file_mb * 1e6)
+
+    @property
+    def upload_limit_mb(self) -> float:
+        """An upload ingest would skip is refused at once: the smaller of the two limits."""
+        return min(self.upload_max_mb, self.max_file_mb)
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
 
     @property
     def uses_chroma_server(self) -> bool:

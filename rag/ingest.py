@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,10 +72,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
-    """Supported files below `corpus`; links that lead outside it are refused, not followed."""
+def printable_name(rel: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as surrogates) shown as \\xNN."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def check_corpus_dir(corpus: Path) -> None:
     if not corpus.is_dir():
         raise InputError(f"corpus folder {corpus} does not exist (set RAG_CORPUS_DIR or pass --corpus)")
+
+
+def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
+    """Supported files below `corpus`; links that lead outside it are refused, not followed."""
+    check_corpus_dir(corpus)
     root = corpus.resolve()
     found = []
     for path in sorted(corpus.rglob("*")):
@@ -85,6 +95,10 @@ def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
             report.failed[rel] = "symbolic link pointing outside the corpus folder"
             continue
         if not path.is_file():
+            continue
+        if printable_name(rel) != rel:
+            # Chroma stores names as UTF-8 text, and the chunk id hashes the name's UTF-8 bytes.
+            report.failed[printable_name(rel)] = "file name is not valid UTF-8; rename the file"
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             report.failed[rel] = (f"unsupported file type {path.suffix or '(none)'} "
@@ -119,6 +133,153 @@ class _Lock:
 
     def __exit__(self, *exc):
         self.lock.release()
+
+
+class ChromaIngestLock:
+    """One ingest at a time per collection of a Chroma server, whichever machine runs it.
+
+    The local lock file protects one machine only. This lock is a record in the manifest
+    collection: Chroma's `add` keeps the first record of an id and ignores later ones, so of two
+    machines adding it at once exactly one reads its own owner back. The holder renews the record's
+    expiry while it works; a record past its expiry belongs to a machine that died, and is removed
+    (only if it still names that owner, so a fresh holder is never evicted)."""
+
+    RECORD = "lock:ingest"
+
+    def __init__(self, store: Store, wait_s: float):
+        import os
+        import socket
+        import uuid
+
+        self.store, self.wait_s = store, wait_s
+        self.ttl_s = store.settings.ingest_lock_ttl_s
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = None
+
+    def _holder(self) -> dict | None:
+        got = self.store.files.get(ids=[self.RECORD], include=["metadatas"])
+        return (got["metadatas"] or [None])[0]
+
+    def _record(self) -> dict:
+        return {"owner": self.owner, "expires_at": time.time() + self.ttl_s}
+
+    def __enter__(self):
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            holder = self._holder()
+            if holder and float(holder.get("expires_at", 0)) < time.time():
+                log.warning("removing the expired ingest lock of %s", holder.get("owner"))
+                self.store.files.delete(ids=[self.RECORD], where={"owner": holder.get("owner", "")})
+                holder = None
+            if holder is None:
+                self.store.files.add(ids=[self.RECORD], embeddings=[[1.0]], metadatas=[self._record()])
+                holder = self._holder()
+            if holder and holder.get("owner") == self.owner:
+                break
+            if time.monotonic() >= deadline:
+                s = self.store.settings
+                raise IndexBusyError(
+                    f"another ingest ({holder.get('owner') if holder else 'unknown'}) is writing to collection "
+                    f"{s.collection!r} on the Chroma server at {s.chroma_host}:{s.chroma_port}; try again when it ends")
+            time.sleep(0.5)
+        self._start_heartbeat()
+        return self
+
+    def _start_heartbeat(self) -> None:
+        import threading
+
+        self._stop = threading.Event()
+
+        def renew() -> None:
+            while not self._stop.wait(self.ttl_s / 3):
+                try:
+                    if (self._holder() or {}).get("owner") == self.owner:
+                        self.store.files.upsert(ids=[self.RECORD], embeddings=[[1.0]], metadatas=[self._record()])
+                except Exception as exc:  # the ingest itself reports a Chroma outage
+                    log.warning("cannot renew the ingest lock: %s", exc)
+
+        threading.Thread(target=renew, name="ingest-lock-renewal", daemon=True).start()
+
+    def stop_heartbeat(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    def __exit__(self, *exc):
+        self.stop_heartbeat()
+        try:
+            self.store.files.delete(ids=[self.RECORD], where={"owner": self.owner})
+        except Exception as error:  # it expires on its own
+            log.warning("cannot release the ingest lock: %s", error)
+
+
+SERVED_MARKER = "served.lock"
+
+
+def _open_marker(settings: Settings):
+    try:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return (settings.index_dir / SERVED_MARKER).open("a+")
+    except OSError:
+        return None  # an unwritable index folder: the ingest lock reports it properly
+
+
+def hold_served_index(settings: Settings):
+    """A server holds a shared lock on its embedded index for as long as it runs (close the returned
+    handle to release it); None for a Chroma server, which any number of clients may write to.
+
+    Embedded Chroma keeps the vector index in the memory of the process that opened it: chunks
+    another process adds are not seen, and ones it deletes still come back without text. So while
+    a server runs on an embedded index, it is the only writer (its Documents tab, `/reindex`)."""
+    import fcntl
+
+    if settings.uses_chroma_server or (handle := _open_marker(settings)) is None:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("waiting for the `rag ingest` running on %s to finish", settings.index_dir)
+        fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+class ExclusiveWriter:
+    """`rag ingest` on an embedded index: refused while a server uses it, and keeps a server from
+    starting until the ingest is done."""
+
+    def __init__(self, settings: Settings, wait_s: float = 10.0):
+        self.settings, self.wait_s = settings, wait_s
+        self.handle = None
+
+    def __enter__(self):
+        import fcntl
+
+        if self.settings.uses_chroma_server or (handle := _open_marker(self.settings)) is None:
+            return self
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            try:  # a shared holder is a server; an exclusive one another `rag ingest`, which we wait for
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                handle.close()
+                raise IndexBusyError(
+                    f"a running `rag serve` uses the embedded index at {self.settings.index_dir}; re-index from "
+                    "its Documents tab (or its /reindex API), or stop the server first") from None
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise IndexBusyError(f"another ingest is running on {self.settings.index_dir}; try again "
+                                         "when it ends") from None
+                time.sleep(0.2)
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            self.handle.close()  # closing the file releases the lock
 
 
 def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> list[CorpusFile]:
@@ -158,7 +319,7 @@ class _Pending:
 
 
 def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
-    doc = load_document(f.path, int(settings.max_file_mb * 1e6))
+    doc = load_document(f.path, settings.max_file_bytes)
     chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap)
     if not chunks:
         raise UnreadableFile("no text in the file")
@@ -187,14 +348,23 @@ def _write_batch(store: Store, batch: list[_Pending], vectors: list[list[float]]
         progress.update(1)
 
 
+def skip_reason(exc: Exception) -> str:
+    if isinstance(exc, UnreadableFile):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    log.debug("reading failed", exc_info=exc)
+    return f"cannot read the file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+
+
 def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: IngestReport, progress):
     """Files read and chunked, grouped so one embedding call covers several small files."""
     batch: list[_Pending] = []
     for f in todo:
         try:
             pending = _prepare(f, settings)
-        except (UnreadableFile, OSError) as exc:
-            report.failed[f.source] = exc.strerror if isinstance(exc, OSError) else str(exc)
+        except Exception as exc:  # whatever one file's parser raises skips that file, never the batch
+            report.failed[f.source] = skip_reason(exc)
             (report.updated if f.source in report.updated else report.added).remove(f.source)
             progress.update(1)
             continue
@@ -204,6 +374,20 @@ def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: Ingest
             batch = []
     if batch:
         yield batch
+
+
+def _stop_reader(reader, handover, stopped) -> None:
+    """After a failed embedding or write the reader may wait on a full hand-over for ever (one
+    leaked thread per failed re-index of the UI): tell it to stop and empty the queue until it has."""
+    import queue
+
+    stopped.set()
+    while reader.is_alive():
+        try:
+            handover.get(timeout=0.1)
+        except queue.Empty:
+            pass
+    reader.join()
 
 
 def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, report: IngestReport, progress) -> None:
@@ -216,10 +400,13 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
 
     handover: queue.Queue = queue.Queue(maxsize=1)
     reader_error: list[BaseException] = []
+    stopped = threading.Event()  # set when embedding or writing failed: the reader stops early
 
     def read() -> None:
         try:
             for batch in _prepared_batches(todo, settings, report, progress):
+                if stopped.is_set():
+                    return
                 handover.put(batch)
         except BaseException as exc:  # re-raised in the caller's thread
             reader_error.append(exc)
@@ -228,37 +415,72 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
 
     reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
     reader.start()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-        writing = None
-        while (batch := handover.get()) is not None:
-            texts = [t for p in batch for t in p.embed_texts]
-            vectors = embed_texts(texts, settings.embed_batch_size)
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+            writing = None
+            while (batch := handover.get()) is not None:
+                texts = [t for p in batch for t in p.embed_texts]
+                vectors = embed_texts(texts, settings.embed_batch_size)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write_batch, store, batch, vectors, progress)
+                report.chunks_added += len(texts)
             if writing is not None:
                 writing.result()
-            writing = writer.submit(_write_batch, store, batch, vectors, progress)
-            report.chunks_added += len(texts)
-        if writing is not None:
-            writing.result()
-    reader.join()
+    finally:
+        _stop_reader(reader, handover, stopped)
     if reader_error:
         raise reader_error[0]
 
 
 def ingest(settings: Settings, rebuild: bool = False, show_progress: bool = True, lock_wait_s: float = 10.0) -> IngestReport:
-    from tqdm import tqdm
-
     started = time.perf_counter()
     report = IngestReport()
-    files = scan_corpus(settings.corpus_dir, report)
+    check_corpus_dir(settings.corpus_dir)
     with _Lock(settings, lock_wait_s), chroma_errors(settings):
         store = Store(settings)
-        todo = _reconcile(store, files, rebuild, report)
-        with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
-            _run_pipeline(store, todo, settings, report, progress)
-        records = store.file_records()
-        report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
-        report.chunks_total = store.chunks.count()
+        with ChromaIngestLock(store, lock_wait_s) if settings.uses_chroma_server else nullcontext():
+            _ingest_locked(store, settings, rebuild, show_progress, report)
+        save_skipped(settings, report.failed)
     for source, reason in report.failed.items():
         log.warning("skipped %s: %s", source, reason)
     report.seconds = time.perf_counter() - started
     return report
+
+
+SKIPPED_FILE = "skipped.json"
+
+
+def save_skipped(settings: Settings, failed: dict[str, str]) -> None:
+    """The files the last ingest skipped, with the reasons, for the UI's document list (which lists
+    every corpus file, indexed or not). Best effort: the list is informative only."""
+    import json
+
+    try:
+        (settings.index_dir / SKIPPED_FILE).write_text(json.dumps(failed, ensure_ascii=False, indent=1))
+    except OSError as exc:
+        log.warning("cannot record the skipped files: %s", exc)
+
+
+def skipped_files(settings: Settings) -> dict[str, str]:
+    import json
+
+    try:
+        loaded = json.loads((settings.index_dir / SKIPPED_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _ingest_locked(store: Store, settings: Settings, rebuild: bool, show_progress: bool, report: IngestReport) -> None:
+    """Everything after the locks: the file list is read here, so an ingest that waited for another
+    works from the corpus as it is now, not as it was before it waited."""
+    from tqdm import tqdm
+
+    files = scan_corpus(settings.corpus_dir, report)
+    todo = _reconcile(store, files, rebuild, report)
+    with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
+        _run_pipeline(store, todo, settings, report, progress)
+    records = store.file_records()
+    report.bm25_rebuilt = bm25.ensure_current(store, settings.bm25_path, records)
+    report.chunks_total = store.chunks.count()

@@ -45,6 +45,7 @@ def load_document(path: Path, max_bytes: int) -> LoadedDocument:
     elif suffix == ".pdf":
         text = _read_with_llama_reader(path, "PDFReader")
     elif suffix == ".docx":
+        check_archive_expansion(path, max_bytes)
         text = _read_with_llama_reader(path, "DocxReader")
     else:
         raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
@@ -66,6 +67,29 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+# A .docx is a zip archive: its size on disk says little about the XML the parser holds in memory
+# (a 297 KB file can expand to 100 MB). Its members' declared sizes are checked before parsing;
+# zipfile stops reading a member at its declared size, so the declaration cannot understate it.
+ARCHIVE_EXPANSION_FACTOR = 2  # expanded content may be this many times max_file_mb
+ARCHIVE_MAX_RATIO = 100  # ordinary documents compress 5-20 times; a bomb by thousands
+ARCHIVE_RATIO_FROM_BYTES = 10_000_000  # small archives may compress as well as they like
+
+
+def check_archive_expansion(path: Path, max_bytes: int) -> None:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnreadableFile(f"cannot parse {path.suffix} file (not a valid zip archive: {exc})") from None
+    limit = max_bytes * ARCHIVE_EXPANSION_FACTOR
+    ratio = expanded / max(path.stat().st_size, 1)
+    if expanded > limit or (expanded > ARCHIVE_RATIO_FROM_BYTES and ratio > ARCHIVE_MAX_RATIO):
+        raise UnreadableFile(f"expands to {expanded / 1e6:.1f} MB ({ratio:.0f} times its size; limit "
+                             f"{limit / 1e6:.0f} MB and {ARCHIVE_MAX_RATIO} times, setting max_file_mb)")
 
 
 def _read_with_llama_reader(path: Path, reader_name: str) -> str:
@@ -112,8 +136,11 @@ class _TextExtractor(HTMLParser):
 def html_to_text(html: str) -> tuple[str, str | None]:
     """Visible text of an HTML page (scripts and styles dropped) and its <title>."""
     parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except AssertionError as exc:  # html.parser asserts on some malformed markup ("<![abc]>")
+        raise UnreadableFile(f"malformed HTML ({exc or 'the parser gave up'})") from None
     text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
     text = re.sub(r"\s*\n\s*", "\n", text).strip()
     title = " ".join("".join(parser.title_parts).split()) or None

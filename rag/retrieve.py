@@ -7,6 +7,7 @@ fusion (a few lines) is done here.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -17,6 +18,8 @@ from rag.embedding import Embedder
 from rag.errors import BackendError
 from rag.query import Query
 from rag.store import Store, chroma_errors
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,11 +59,12 @@ class Retriever:
         """Reload the BM25 index if the corpus changed since it was loaded (after an ingest)."""
         with self._lock:
             path = self.settings.bm25_path
-            try:
-                with chroma_errors(self.settings):
+            with chroma_errors(self.settings):
+                try:
                     bm25.ensure_current(self.store, path)
-            except OSError:
-                pass  # read-only index folder: fall back to the persisted one
+                except OSError as exc:  # e.g. a read-only index folder: answer from the persisted index
+                    log.warning("cannot rebuild the BM25 index in %s (%s); searching the one last built",
+                                path, exc.strerror or exc)
             signature = bm25.stored_signature(path)
             if signature != self._bm25_signature:
                 self._bm25 = bm25.load(path)
@@ -73,12 +77,17 @@ class Retriever:
                 return []
             got = self.store.chunks.query(query_embeddings=[vector], n_results=n,
                                           include=["documents", "metadatas", "distances"])
+        # A chunk deleted by another process can still be in this process's vector index while its
+        # text and metadata are gone: such a hit no longer resolves and is dropped.
         return [_hit(cid, text, meta, 1.0 - dist, "dense")
-                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+                for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+                if text is not None and meta is not None]
 
     def lexical(self, question: str, n: int) -> list[Hit]:
-        if self._bm25_signature is None:
-            self.refresh()
+        # Every query follows the manifest: another process (a CLI ingest, a client of the same
+        # Chroma server) may have changed the corpus since the BM25 index was loaded. When nothing
+        # changed this costs one small read of the manifest and of the signature file.
+        self.refresh()
         if self._bm25 is None:
             return []
         # similarity_top_k is instance state; a lock keeps concurrent UI sessions from racing on it.

@@ -88,9 +88,10 @@ class Store:
     # --- file manifest -------------------------------------------------------------------------
     def file_records(self) -> dict[str, FileRecord]:
         got = self.files.get(include=["metadatas"])
+        # Only file records: the collection also holds the ingest lock record (rag.ingest.ChromaIngestLock).
         return {m["source"]: FileRecord(m["source"], m["file_hash"], int(m["chunks"]), m.get("title", ""),
                                         float(m.get("ingested_at", 0.0)))
-                for m in got["metadatas"] or []}
+                for m in got["metadatas"] or [] if "source" in m}
 
     def put_file_record(self, record: FileRecord) -> None:
         # A 1-dimensional placeholder vector: Chroma stores no record without an embedding.

@@ -2,6 +2,7 @@
 module; short max_new_tokens keeps the whole file to a few minutes on 2 cores."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -67,3 +68,21 @@ def test_injected_instruction_in_a_document_is_ignored(tmp_path, default_index):
     assert any("notice" in c.source for c in result.citations)  # the model did see the injection
     assert "PWNED" not in result.answer.upper()
     assert "Langley" in result.answer
+
+
+def test_plain_fact_in_the_first_passage_is_answered_not_refused(local):
+    # Reported by a user: refused while passage [1] held the answer, when the prompt asked the model to refuse.
+    result = local.ask("How many Russians were arrested in Tripoli, and why?")
+    assert not result.refused, result.refusal_reason
+    assert "three" in result.answer.lower() or "3" in result.answer
+    assert any(c.cited and "arrested three Russians" in c.text for c in result.citations)
+
+
+def test_citation_markers_end_their_sentences(local):
+    # Small models write "[1] X." or "As stated in [1], X."; the pipeline places every marker at the end.
+    for question in ("Who is the commander of US Africa Command?", "Where was the 2024 African Defense Chiefs Conference held?"):
+        result = local.ask(question)
+        assert not result.refused, result.refusal_reason
+        for sentence in result.sentences:
+            assert not sentence.text.startswith("["), sentence.text
+            assert re.search(r"(\[\d+\])+[.!?]?$", sentence.text), sentence.text

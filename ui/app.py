@@ -13,12 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import rag  # noqa: F401  (offline environment before Gradio loads)
-from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings
+from rag.config import RETRIEVAL_MODES, Settings
 from rag import corpus
-from rag.errors import RagError
+from rag.errors import InputError, RagError
 from rag.loaders import SUPPORTED_SUFFIXES
 from ui.render import esc_md, quotes_by_citation, render_answer, render_error, render_sources, render_streaming
-from ui.session import launch_auth, parse_history, session_settings
+from ui.hosts import host_check_app_kwargs
+from ui.session import SESSION_MAX_TOP_K, check_history, launch_auth, parse_history, session_backends, session_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,24 @@ footer { display: none !important; }
 
 # --- the app ------------------------------------------------------------------------------------
 
+_PIPELINE_IMPORT_LOCK = threading.Lock()
+
+
+def import_pipeline() -> None:
+    """Import every module answering and indexing need, once, under one lock.
+
+    llama-index's packages import each other in cycles: two threads importing them at once (the
+    warm-up and the first question) deadlock on a module lock or see a half-initialised module.
+    Every handler that reaches the pipeline calls this first; after the first call it is a no-op.
+    """
+    with _PIPELINE_IMPORT_LOCK:
+        import llama_index.embeddings.huggingface  # noqa: F401
+        import rag.answer  # noqa: F401  (prompts, citations, extractive, retrieve)
+        import rag.ingest  # noqa: F401
+        from rag import bm25
+
+        bm25._retriever_class()
+
 class ChatApp:
     """Holds what one server process shares between sessions: settings and one Retriever."""
 
@@ -66,6 +85,7 @@ class ChatApp:
     @property
     def retriever(self):
         # Created on first use so the page is up before Chroma and BM25 are opened.
+        import_pipeline()
         with self._retriever_lock:
             if self._retriever is None:
                 from rag.retrieve import Retriever
@@ -74,6 +94,7 @@ class ChatApp:
             return self._retriever
 
     def answerer(self, settings: Settings):
+        import_pipeline()
         from rag.answer import Answerer
 
         # The Answerer passes the session's mode and k to the shared retriever on every search.
@@ -82,6 +103,7 @@ class ChatApp:
     def warm_up(self) -> None:
         """Load the embedding model, BM25 index and LLM in the background so the first answer is quick."""
         try:
+            import_pipeline()
             from rag.embedding import embed_query
 
             self.retriever.refresh()
@@ -93,6 +115,7 @@ class ChatApp:
     # --- chat ------------------------------------------------------------------------------------
     def respond(self, question, chat, history, mode, top_k, llm):
         """Generator: stream one answer into the chat and its sources into the panel."""
+        import_pipeline()
         from rag.answer import DoneEvent, SourcesEvent, TokenEvent
 
         question = (question or "").strip()
@@ -136,12 +159,14 @@ class ChatApp:
         """Answer one question (history: JSON [[question, answer], ...]); the AnswerResult as JSON."""
         try:
             s = session_settings(self.settings, mode, top_k, llm)
-            return self.answerer(s).ask(question, history=parse_history(history)).as_json()
+            pairs = check_history(parse_history(history), self.settings)
+            return self.answerer(s).ask(question, history=pairs).as_json()
         except RagError as exc:
             return {"error": str(exc), "question": question}
 
     def documents(self) -> list[dict]:
-        """The indexed files: source, title, chunk count, ingest time (Unix seconds)."""
+        """Every corpus file: source, title, chunk count, ingest time (Unix seconds), status ("indexed",
+        or why not)."""
         return [row.__dict__ for row in corpus.list_documents(self.settings)]
 
     # --- documents tab ---------------------------------------------------------------------------
@@ -156,6 +181,7 @@ class ChatApp:
         import gradio as gr
 
         try:
+            import_pipeline()
             report = corpus.reindex(self.settings, self.retriever)
             messages.append("Re-indexed: " + report.summary())
             messages += [f"⚠ skipped {src}: {why}" for src, why in report.failed.items()]
@@ -166,14 +192,20 @@ class ChatApp:
                 gr.update(choices=[r[0] for r in rows], value=None))
 
     def upload(self, files):
-        messages = []
+        messages, saved = [], set()
         for item in files or []:
             path = item if isinstance(item, str) else getattr(item, "path", None) or item.get("path")
+            original = Path(path).name
             try:
-                name = corpus.save_upload(self.settings, path, Path(path).name)
-                messages.append(f"✓ added {name}")
+                if original in saved:
+                    raise InputError("another file of this upload has the same name; upload it on its own "
+                                     "to replace the first")
+                name = corpus.save_upload(self.settings, path, original)
+                saved.add(original)
+                messages.append(f"✓ added {name}" if name == original else
+                                f"✓ added {original} as {name} (its name was made safe or already taken)")
             except (RagError, OSError) as exc:
-                messages.append(f"✗ {Path(path).name}: {exc}")
+                messages.append(f"✗ {original}: {exc}")
         if not messages:
             messages.append("Choose one or more files first.")
         return self._after_change(messages)
@@ -184,6 +216,8 @@ class ChatApp:
             messages.append(f"✓ removed {corpus.remove_document(self.settings, source)}")
         except RagError as exc:
             messages.append(f"✗ {exc}")
+        except OSError as exc:  # never Gradio's raw error popup
+            messages.append(f"✗ cannot remove {source}: {exc.strerror or exc}")
         return self._after_change(messages)
 
     def reindex(self):
@@ -219,28 +253,31 @@ def build_app(settings: Settings, retriever=None):
                     with gr.Accordion("Settings for this session", open=False):
                         with gr.Row():
                             mode = gr.Radio(list(RETRIEVAL_MODES), value=settings.retrieval_mode, label="Retrieval")
-                            top_k = gr.Slider(1, 10, value=settings.answer_passages, step=1, label="Passages (top-k)")
-                            llm = gr.Dropdown(list(LLM_BACKENDS), value=settings.llm, label="Answering backend")
+                            top_k = gr.Slider(1, SESSION_MAX_TOP_K, value=min(settings.answer_passages, SESSION_MAX_TOP_K),
+                                              step=1, label="Passages (top-k)")
+                            llm = gr.Dropdown(session_backends(settings), value=settings.llm, label="Answering backend")
                         clear = gr.Button("New conversation", size="sm")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(render_sources([], settings), elem_id="rag-sources", js_on_load=None)
         with gr.Tab("Documents"):
             status = gr.Markdown("", elem_id="rag-doc-status")
-            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at"], value=[],  # filled on page load
+            table = gr.Dataframe(headers=["File", "Title", "Chunks", "Indexed at", "Status"], value=[],  # filled on page load
                                  interactive=False, elem_id="rag-docs", wrap=True,
-                                 column_widths=["34%", "42%", "8%", "16%"])
+                                 column_widths=["26%", "30%", "7%", "13%", "24%"])
             with gr.Row():
                 with gr.Column():
-                    gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_max_mb:g} MB "
+                    gr.Markdown(f"**Add documents** — {', '.join(suffixes)}; up to {settings.upload_limit_mb:g} MB "
                                 "each. A file with the same name replaces the old one.")
                     files = gr.File(label="Files to add", file_count="multiple", file_types=suffixes,
                                     type="filepath")
                     upload = gr.Button("Add and re-index", variant="primary")
                 with gr.Column():
                     gr.Markdown("**Remove a document** — deletes the file from the corpus folder and its passages "
-                                "from the index.")
-                    chosen = gr.Dropdown([], label="Document", elem_id="rag-remove-choice")
+                                "from the index (indexed or not).")
+                    # Any value is accepted: an API client (a fresh session) has no choices loaded;
+                    # remove_document checks that the name is a file of the corpus.
+                    chosen = gr.Dropdown([], label="Document", elem_id="rag-remove-choice", allow_custom_value=True)
                     remove = gr.Button("Remove and re-index", variant="stop")
                     reindex = gr.Button("Re-index the corpus folder (picks up files copied there)", size="sm")
 
@@ -271,13 +308,33 @@ def theme():
                           font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
 
 
+def _hold_index_while_served(demo, settings: Settings) -> None:
+    """The served app is the only writer of an embedded index (see rag.ingest.hold_served_index);
+    the lock is released when the app is closed."""
+    from rag.ingest import hold_served_index
+
+    held = hold_served_index(settings)
+    if held is None:
+        return
+    close = demo.close
+
+    def close_and_release(*args, **kwargs):
+        try:
+            return close(*args, **kwargs)
+        finally:
+            held.close()
+
+    demo.close = close_and_release
+
+
 def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: bool = False):
     auth = launch_auth(settings)
+    _hold_index_while_served(demo, settings)
     return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth, share=False,
                        prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
-                       max_file_size=int(settings.upload_max_mb * 1024 * 1024), show_error=True,
+                       max_file_size=int(settings.upload_limit_mb * 1e6), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
-                       mcp_server=False, enable_monitoring=False)
+                       mcp_server=False, enable_monitoring=False, app_kwargs=host_check_app_kwargs(settings))
 
 
 @contextmanager

@@ -75,11 +75,40 @@ def parse_history(raw) -> list[tuple[str, str]]:
     return pairs
 
 
+# What one request may ask for: the UI's own bounds, so an API call can neither overflow the model's
+# context nor hold the (serialised) local model for a minute.
+SESSION_MAX_TOP_K = 10
+HISTORY_MAX_TURNS = 20
+HISTORY_MAX_ANSWER_CHARS = 4000
+
+
+def check_history(pairs: list[tuple[str, str]], settings: Settings) -> list[tuple[str, str]]:
+    """The conversation as given, refused when longer than the UI could have produced."""
+    if len(pairs) > HISTORY_MAX_TURNS:
+        raise InputError(f"the history has {len(pairs)} turns; the limit is {HISTORY_MAX_TURNS} "
+                         "(start a new conversation)")
+    for question, answer in pairs:
+        if len(question) > settings.max_question_chars or len(answer) > HISTORY_MAX_ANSWER_CHARS:
+            raise InputError(f"a history turn is too long (questions up to {settings.max_question_chars:,} "
+                             f"characters, answers up to {HISTORY_MAX_ANSWER_CHARS:,})")
+    return pairs
+
+
 def session_settings(base: Settings, mode: str | None, top_k, llm: str | None) -> Settings:
     """The per-session choices on top of the server's settings (validated like any other setting).
 
     The Answerer retrieves `answer_passages` passages for the model, so the session's top-k sets
-    both that and `top_k`: the number the user picks is the number of sources they see.
+    both that and `top_k`: the number the user picks is the number of sources they see. A session
+    may switch to the extractive backend (it needs nothing), not to one the server was not set up for.
     """
+    if top_k and not 1 <= int(top_k) <= SESSION_MAX_TOP_K:
+        raise InputError(f"top_k must be between 1 and {SESSION_MAX_TOP_K}")
+    if llm and llm not in session_backends(base):
+        raise InputError(f"this server answers with {base.llm!r}; a session can switch only to "
+                         f"{' or '.join(repr(b) for b in session_backends(base))}")
     k = int(top_k) if top_k else None
     return base.replace(retrieval_mode=mode or None, top_k=k, answer_passages=k, llm=llm or None)
+
+
+def session_backends(base: Settings) -> list[str]:
+    return list(dict.fromkeys([base.llm, "extractive"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from rag.answer.citations import neutralise_citations
 from rag.answer.followup import heuristic_rewrite
 from rag.answer.prompts import REFUSAL
 from rag.answer.sentences import content_words, score_sentences
@@ -60,8 +61,9 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
 
 
 def cite(sentence: str, n: int) -> str:
-    """'He met them.' -> 'He met them [1].' (the marker before the final punctuation)."""
-    sentence = " ".join(sentence.split())
+    """'He met them.' -> 'He met them [1].' (the marker before the final punctuation). Bracketed
+    numbers of the document itself are dropped: the only citation is the passage quoted."""
+    sentence = " ".join(neutralise_citations(sentence).split())
     m = re.match(r"(.*?)([.!?…]+[\"”’']?)$", sentence)
     if m:
         return f"{m.group(1)} [{n}]{m.group(2)}"

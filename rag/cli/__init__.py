@@ -5,11 +5,14 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 
 from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings, load_settings
 from rag.errors import RagError
+from rag.terminal import terminal_safe
 
 EXIT_SOME_FILES_FAILED = 3
+EXIT_UNEXPECTED = 1
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -34,12 +37,13 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.ingest import ingest
+    from rag.ingest import ExclusiveWriter, ingest
 
     settings = _settings_from(args)
-    report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
+    with ExclusiveWriter(settings):
+        report = ingest(settings, rebuild=args.rebuild, show_progress=not args.quiet)
     for source, reason in report.failed.items():
-        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
+        print(terminal_safe(f"warning: skipped {source}: {reason}"), file=sys.stderr)
     print(report.summary())
     return EXIT_SOME_FILES_FAILED if report.failed else 0
 
@@ -57,8 +61,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("No passages found. Is the corpus ingested? Run `rag ingest`.")
     for h in hits:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in h.scores.items())
-        print(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}")
-        print("    " + " ".join(h.text.split())[:400])
+        print(terminal_safe(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}"))
+        print("    " + terminal_safe(" ".join(h.text.split())[:400]))
     return 0
 
 
@@ -167,6 +171,12 @@ def run_reporting_errors(action, interrupted: str = "interrupted") -> int:
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback only with -v
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:300]
+        print(f"error: unexpected {type(exc).__name__}: {detail} (run with -v for details)", file=sys.stderr)
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

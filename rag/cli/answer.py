@@ -9,6 +9,7 @@ from rag.answer import AnswerResult, Answerer, DoneEvent, SourcesEvent, TokenEve
 from rag.config import Settings
 from rag.errors import InputError
 from rag.query import Query
+from rag.terminal import terminal_safe
 
 EXIT_WORDS = {"exit", "quit", ":q"}
 
@@ -33,13 +34,13 @@ def _stream_to(answerer: Answerer, query: Query, history: list[tuple[str, str]],
     for event in answerer.stream(query, history):
         if isinstance(event, SourcesEvent):
             if event.standalone_question != query.text:
-                print(f"(searching for: {event.standalone_question})", file=out, flush=True)
+                print(terminal_safe(f"(searching for: {event.standalone_question})"), file=out, flush=True)
         elif isinstance(event, TokenEvent):
-            print(event.text, end="", file=out, flush=True)
+            print(terminal_safe(event.text), end="", file=out, flush=True)
         elif isinstance(event, DoneEvent):
             result = event.result
     print(file=out)
-    print(format_footer(result), file=out, flush=True)
+    print(terminal_safe(format_footer(result)), file=out, flush=True)
     return result
 
 
