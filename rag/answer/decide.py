@@ -7,8 +7,8 @@ module keeps what the passages back up:
 
 1. citation markers are put where they belong (citations.place_citations);
 2. each sentence is verified against each passage it cites on its own (verify.py): a citation that
-   does not support its sentence is dropped, a sentence no cited passage supports is dropped, and an
-   uncited sentence gets the first passage that supports it;
+   does not support its sentence is dropped; a sentence its citations do not support (or that cites
+   nothing) is cited to the first other passage that does, and dropped when none does;
 3. nothing left, or what is left does not answer the question (a number for "how many", …): refuse.
 The same decision applies to every backend, the extractive one included.
 """
@@ -56,18 +56,23 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
 
 
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed) -> AnswerSentence | None:
-    """The sentence with only the citations that support it on their own (together, when none does
-    alone: a sentence may join facts from two passages); None when no passage supports it."""
+    """The sentence cited to the passages that support it, or None when none does.
+
+    Each cited passage is checked on its own and only those that back the sentence stay cited. A
+    small model often puts the wrong number on a right sentence ("General Brown Jr. [2]" where
+    passage 1 says it), so a sentence its own citations do not support is cited to the first other
+    passage that does; one citing several passages may be backed by them together."""
     claim = strip_citations(text)
-    candidates = [n for n in cites if n in passages] or sorted(passages)
-    alone = [n for n in candidates if verify_sentence(claim, [passages[n]], embed).supported]
-    if not cites:
-        alone = alone[:1]  # an uncited sentence is cited to the first passage that supports it
-    elif not alone and len(candidates) > 1 and verify_sentence(claim, [passages[n] for n in candidates], embed).supported:
-        alone = candidates
-    if not alone:
-        return None
-    return AnswerSentence(with_citations(claim, alone), alone, True)
+    cited = [n for n in cites if n in passages]
+    others = [n for n in sorted(passages) if n not in cited]
+    for group in (cited, others):
+        alone = [n for n in group if verify_sentence(claim, [passages[n]], embed).supported]
+        if alone:
+            return AnswerSentence(with_citations(claim, alone if group is cited else alone[:1]),
+                                  alone if group is cited else alone[:1], True)
+    if len(cited) > 1 and verify_sentence(claim, [passages[n] for n in cited], embed).supported:
+        return AnswerSentence(with_citations(claim, cited), cited, True)
+    return None
 
 
 def with_citations(claim: str, numbers: list[int]) -> str:
