@@ -27,7 +27,8 @@ DEFAULT_OUT = Path("eval/out")
 RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
 # Overrides a configuration may carry; chunking ones change the index, the rest only the query.
 INDEX_FIELDS = ("chunk_size", "chunk_overlap")
-QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "answer_passages", "refusal_min_score", "support_threshold")
+QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "duplicate_cosine", "answer_passages",
+                "refusal_min_score", "support_threshold")
 
 
 @dataclass
