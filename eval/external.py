@@ -38,8 +38,11 @@ DISTRACTORS = ["perlcheat", "perlnumber", "perlstyle", "perllol", "perlmodinstal
                "perlintro", "perlpod", "perlmod", "perldsc", "perlootut", "perlsec", "perlrebackslash", "perlref",
                "perlobj", "perluniintro", "perldebug", "perlrecharclass", "perlperf", "perlpacktut", "perldata",
                "perlsyn", "perlrun"]
-SWEEP = ",".join(["dense", "bm25"] + [f"hybrid:rrf_k={k}" for k in (5, 20, 60, 120)]
-                 + [f"hybrid:candidates={n}" for n in (10, 60, 100)])
+# The fusion grid `--sweep` scores on every set; defaults are chosen on the average over the sets.
+SWEEP = ",".join(["dense", "bm25"]
+                 + [f"hybrid:rrf_k={k}:dense_weight={w}" for k in (5, 10, 20, 60) for w in (1.0, 1.5, 2.0, 3.0)]
+                 + [f"hybrid:candidates={n}" for n in (20, 50)]
+                 + [f"hybrid:duplicate_cosine={c}" for c in (1.0, 0.95, 0.9)])
 MIN_ANSWER_CHARS = 100  # shorter answers are cross-references ("See perlfaq5"), not answers
 GOLD_ANSWER_CHARS = 400
 # "(contributed by brian d foy)" heads dozens of answers: as evidence it would make every chunk that
