@@ -1,28 +1,32 @@
-"""`python -m eval.external` (`make eval-external`): a question set nobody on the project wrote.
+"""`python -m eval.external` (`make eval-external`): question sets nobody on the project wrote.
 
-From Debian's perl-doc package (fetched with `apt-get download`, unpacked with `dpkg -x`, cached):
-- every `=head2` question of perlfaq1-9 becomes a question, its answer text the gold evidence;
-- the corpus is perlfaq1-9 *with the question headings removed* (otherwise a question would find
-  its own heading verbatim and retrieval would be trivial) plus a fixed set of other perl pages as
-  distractors, all converted to plain text;
-- then a retrieval-only evaluation of dense, BM25 and hybrid runs over it (eval.run).
-The index is cached beside the download, so a second run only re-runs the queries.
+Every set is built from a Debian package (fetched with `apt-get download`, unpacked with `dpkg -x`,
+cached), questions from a FAQ's headings and their answers as gold evidence, the headings removed
+from the indexed text (otherwise a question would find its own heading verbatim):
+- perlfaq (perl-doc): every `=head2` question of perlfaq1-9; corpus perlfaq1-9 as plain text plus
+  a fixed set of other perl pages as distractors (code-heavy POD);
+- debian-faq, privoxy-faq (eval.htmlfaq): HTML FAQs (prose), indexed as HTML, with other
+  documentation on the same subjects as distractors.
+Then a retrieval-only evaluation (eval.run) of each set, and one table: set x configuration, with the
+average over the sets, which is what defaults are tuned on (never one set).
+Each set's index is cached beside its download, so a second run only re-runs the queries.
 """
 from __future__ import annotations
 
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval import pod  # noqa: E402
+from eval import debpkg, htmlfaq, pod  # noqa: E402
 from eval.dataset import EvalInputError, Question, write_questions  # noqa: E402
 
+SETS = ("perlfaq", *htmlfaq.SETS)
+TABLE_METRICS = (("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"), ("mrr", "MRR@5"))
 PACKAGE = "perl-doc"
 FAQS = [f"perlfaq{n}" for n in range(1, 10)]
 # Distractors: other perl pages on the same subjects as the FAQ (about 0.8 MB of POD), small enough
@@ -33,8 +37,11 @@ DISTRACTORS = ["perlcheat", "perlnumber", "perlstyle", "perllol", "perlmodinstal
                "perlintro", "perlpod", "perlmod", "perldsc", "perlootut", "perlsec", "perlrebackslash", "perlref",
                "perlobj", "perluniintro", "perldebug", "perlrecharclass", "perlperf", "perlpacktut", "perldata",
                "perlsyn", "perlrun"]
-SWEEP = ",".join(["dense", "bm25"] + [f"hybrid:rrf_k={k}" for k in (5, 20, 60, 120)]
-                 + [f"hybrid:candidates={n}" for n in (10, 60, 100)])
+# The fusion grid `--sweep` scores on every set; defaults are chosen on the average over the sets.
+SWEEP = ",".join(["dense", "bm25"]
+                 + [f"hybrid:rrf_k={k}:dense_weight={w}" for k in (5, 10, 20, 60) for w in (1.0, 1.5, 2.0, 3.0)]
+                 + [f"hybrid:candidates={n}" for n in (20, 50)]
+                 + [f"hybrid:duplicate_cosine={c}" for c in (1.0, 0.95, 0.9)])
 MIN_ANSWER_CHARS = 100  # shorter answers are cross-references ("See perlfaq5"), not answers
 GOLD_ANSWER_CHARS = 400
 # "(contributed by brian d foy)" heads dozens of answers: as evidence it would make every chunk that
@@ -43,33 +50,12 @@ CREDIT = re.compile(r"^\(contributed by [^)]*\)$", re.IGNORECASE)
 
 
 # --- fetching -----------------------------------------------------------------------------------
-def _run(cmd: list[str], cwd: Path) -> None:
-    try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise EvalInputError(f"`{cmd[0]}` is not available: this step needs a Debian system (apt/dpkg)") from None
-    if done.returncode != 0:
-        raise EvalInputError(f"`{' '.join(cmd)}` failed: {done.stderr.strip()[-400:]}")
-
-
 def debian_package(package: str, cache: Path, inside: str) -> Path:
-    """The folder matching the glob `inside` of a Debian package, downloaded with apt-get and
-    unpacked with dpkg once into `cache`; later calls reuse the unpacked tree."""
-    unpacked = cache / "unpacked"
-    found = sorted(unpacked.glob(inside))
-    if found:
-        return found[-1]
-    cache.mkdir(parents=True, exist_ok=True)
-    debs = sorted(cache.glob(f"{package}_*.deb"))
-    if not debs:
-        _run(["apt-get", "download", package], cache)
-        debs = sorted(cache.glob(f"{package}_*.deb"))
-    if not debs:
-        raise EvalInputError(f"apt-get download {package} produced no .deb in {cache}")
-    _run(["dpkg", "-x", str(debs[-1].resolve()), str(unpacked.resolve())], cache)
-    found = sorted(unpacked.glob(inside))
+    """The folder matching the glob `inside` of a Debian package (eval.debpkg: downloaded with
+    apt-get and unpacked with dpkg once into `cache`)."""
+    found = sorted(debpkg.unpacked(package, cache).glob(inside))
     if not found:
-        raise EvalInputError(f"no {inside} folder in {debs[-1].name}")
+        raise EvalInputError(f"no {inside} folder in the {package} package")
     return found[-1]
 
 
@@ -135,50 +121,106 @@ def build(cache: Path, distractors: int) -> tuple[Path, Path, int]:
     return corpus, questions_file, len(FAQS) + len(pages)
 
 
+def build_set(name: str, cache: Path, distractors: int | None) -> tuple[Path, Path, int]:
+    """Corpus folder, question file and page count of one set, built under cache/NAME."""
+    if name == "perlfaq":
+        return build(cache / name, len(DISTRACTORS) if distractors is None else distractors)
+    if name not in htmlfaq.SETS:
+        raise EvalInputError(f"unknown question set {name!r}; the sets are {', '.join(SETS)}")
+    return htmlfaq.build(htmlfaq.SETS[name], cache / name, distractors)
+
+
+def parse_sets(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
+    if unknown or not names:
+        raise EvalInputError(f"--sets: unknown set(s) {', '.join(unknown) or '(none)'}; use some of {', '.join(SETS)}")
+    return names
+
+
+def evaluate_set(name: str, args: argparse.Namespace, corpus: Path, questions: Path, configs: str) -> dict:
+    """One set through eval.run (its report under OUT/NAME); returns eval.run's run dict."""
+    from eval import run
+
+    forwarded = ["--questions", str(questions), "--corpus", str(corpus), "--index", str(args.cache / name / "index"),
+                 "--out", str(args.out / name), "--configs", configs, "--retrieval-only"]
+    forwarded += ["--cache-query-embeddings"] if args.sweep else []
+    forwarded += ["--limit", str(args.limit)] if args.limit else []
+    forwarded += ["--quiet"] if args.quiet else []
+    return run.evaluate(run.build_parser().parse_args(forwarded))
+
+
+def combined_table(results: dict[str, dict]) -> str:
+    """One row per set and configuration, then the average over the sets per configuration."""
+    configs = list(next(iter(results.values()))["configs"]) if results else []
+    width = max([len(c) for c in configs] + [13])
+    head = f"{'set':<12} {'configuration':<{width}} {'questions':>9} " + " ".join(f"{t:>7}" for _, t in TABLE_METRICS)
+    lines = [head, "-" * len(head)]
+    for name, run in results.items():
+        for config, c in run["configs"].items():
+            s = c["summary"]
+            lines.append(f"{name:<12} {config:<{width}} {s['questions']:>9} "
+                         + " ".join(f"{s.get(k, 0.0):>7.3f}" for k, _ in TABLE_METRICS))
+    if len(results) > 1:
+        lines.append("-" * len(head))
+        for config in configs:
+            means = [sum(r["configs"][config]["summary"].get(k, 0.0) for r in results.values()) / len(results)
+                     for k, _ in TABLE_METRICS]
+            lines.append(f"{'average':<12} {config:<{width}} {'':>9} " + " ".join(f"{m:>7.3f}" for m in means))
+    return "\n".join(lines)
+
+
 # --- command line -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.external",
-        description="Build the perlfaq question set from Debian's perl-doc package and run a retrieval-only "
-                    "evaluation over it (questions: perlfaq =head2 headings; evidence: their answers; corpus: "
-                    "perlfaq without the headings plus other perl pages).")
-    p.add_argument("--cache", type=Path, default=Path(".cache/perlfaq"),
-                   help="download, corpus, question file and index (default: .cache/perlfaq)")
-    p.add_argument("--out", type=Path, default=Path("eval/out/external"), help="report folder (default: eval/out/external)")
+        description="Build question sets from Debian packages' FAQs (questions: the FAQ headings; evidence: "
+                    "their answers; corpus: the FAQ without the headings plus related documentation) and "
+                    "run a retrieval-only evaluation over each; prints one table, set x configuration.")
+    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated sets (default: {','.join(SETS)})")
+    p.add_argument("--cache", type=Path, default=Path(".cache"),
+                   help="folder with one subfolder per set: download, corpus, question file, index (default: .cache)")
+    p.add_argument("--out", type=Path, default=Path("eval/out/external"),
+                   help="report folder, one subfolder per set (default: eval/out/external)")
     p.add_argument("--configs", default="dense,bm25,hybrid", help="as for python -m eval (default: dense,bm25,hybrid)")
-    p.add_argument("--distractors", type=int, default=len(DISTRACTORS),
-                   help=f"how many non-FAQ perl pages to add to the corpus (0-{len(DISTRACTORS)}, default all)")
-    p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--distractors", type=int,
+                   help="how many distractor pages per set (default all; perlfaq has "
+                        f"{len(DISTRACTORS)})")
+    p.add_argument("--limit", type=int, help="evaluate only the first N questions of each set")
     p.add_argument("--sweep", action="store_true",
                    help="tuning sweep instead: hybrid with several rrf_k and candidates values "
                         "(query embeddings cached, so latency figures are not meaningful)")
-    p.add_argument("--build-only", action="store_true", help="write the corpus and question file, do not evaluate")
+    p.add_argument("--build-only", action="store_true", help="write the corpora and question files, do not evaluate")
     p.add_argument("--quiet", action="store_true")
     return p
+
+
+def run_sets(args: argparse.Namespace) -> int:
+    built = {}
+    for name in parse_sets(args.sets):
+        corpus, questions, pages = build_set(name, args.cache, None if args.distractors is None else max(0, args.distractors))
+        count = sum(1 for _ in questions.open(encoding="utf-8"))
+        print(f"{name}: {count} questions in {questions}; corpus {corpus} ({pages} pages)", file=sys.stderr)
+        built[name] = (corpus, questions)
+    if args.build_only:
+        return 0
+    configs = SWEEP if args.sweep else args.configs
+    if args.sweep:
+        args.out = args.out.with_name(args.out.name + "-sweep")
+    results = {name: evaluate_set(name, args, corpus, questions, configs) for name, (corpus, questions) in built.items()}
+    table = combined_table(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.txt").write_text(table + "\n", encoding="utf-8")
+    print(table)
+    print(f"\nreports: {args.out}/SET/report.md  (table: {args.out / 'summary.txt'})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     from rag.cli import run_reporting_errors
 
     args = build_parser().parse_args(argv)
-    return run_reporting_errors(lambda: build_and_evaluate(args))
-
-
-def build_and_evaluate(args: argparse.Namespace) -> int:
-    corpus, questions, pages = build(args.cache, max(0, args.distractors))
-    count = sum(1 for _ in questions.open(encoding="utf-8"))
-    print(f"perlfaq set: {count} questions in {questions}; corpus {corpus} ({pages} pages)", file=sys.stderr)
-    if args.build_only:
-        return 0
-    from eval import run
-
-    configs, out = (SWEEP, args.out.with_name(args.out.name + "-sweep")) if args.sweep else (args.configs, args.out)
-    forwarded = ["--questions", str(questions), "--corpus", str(corpus), "--index", str(args.cache / "index"),
-                 "--out", str(out), "--configs", configs, "--retrieval-only"]
-    forwarded += ["--cache-query-embeddings"] if args.sweep else []
-    forwarded += ["--limit", str(args.limit)] if args.limit else []
-    forwarded += ["--quiet"] if args.quiet else []
-    return run.main(forwarded)
+    return run_reporting_errors(lambda: run_sets(args))
 
 
 if __name__ == "__main__":

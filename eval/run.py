@@ -30,7 +30,7 @@ DEFAULT_OUT = Path("eval/out")
 RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
 # Overrides a configuration may carry; chunking ones change the index, the rest only the query.
 INDEX_FIELDS = ("chunk_size", "chunk_overlap")
-QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "answer_passages", "refusal_min_score")
+QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "duplicate_cosine", "answer_passages", "refusal_min_score")
 # The answering backend and its prompt/generation settings: one backend per configuration.
 ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",
                  "openai_model", "ollama_model")

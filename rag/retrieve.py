@@ -20,6 +20,8 @@ from rag.query import Query
 from rag.store import Store, chroma_errors
 
 log = logging.getLogger(__name__)
+# Hits looked at when dropping near-duplicates, per passage asked for: enough for a few duplicates.
+DUPLICATE_LOOKAHEAD = 3
 
 
 @dataclass
@@ -90,12 +92,8 @@ class Retriever:
         self.refresh()
         if self._bm25 is None:
             return []
-        # similarity_top_k is instance state; a lock keeps concurrent UI sessions from racing on it.
-        with self._lock:
-            self._bm25.similarity_top_k = min(n, len(self._bm25.corpus))
-            results = self._bm25.retrieve(question)
-        return [_hit(r.node.node_id, r.node.get_content(), r.node.metadata, float(r.score), "bm25")
-                for r in results if r.score > 0]
+        return [_hit(node.node_id, node.get_content(), node.metadata, score, "bm25")
+                for node, score in bm25.search(self._bm25, question, n)]
 
     def search(self, query: Query | str, k: int | None = None, mode: str | None = None,
                embedder: Embedder | None = None) -> list[Hit]:
@@ -105,20 +103,56 @@ class Retriever:
             query = Query.of(query, self.settings, k, mode)
         question, k, mode = query.text, query.k, query.mode
         pool = max(k, self.settings.candidates)
+        diverse = self.settings.duplicate_cosine < 1.0
+        # Reranking and dropping duplicates both need more than k passages to choose from.
+        depth = pool if diverse or self.settings.reranker_path else k
         if mode == "dense":
-            hits = self.dense(question, k, embedder)
+            hits = self.dense(question, depth, embedder)
         elif mode == "bm25":
-            hits = self.lexical(question, k)
+            hits = self.lexical(question, depth)
         else:
             hits = reciprocal_rank_fusion([self.dense(question, pool, embedder), self.lexical(question, pool)],
                                           self.settings.rrf_k,
-                                          [self.settings.dense_weight, self.settings.bm25_weight])
-            hits = hits[:pool] if self.settings.reranker_path else hits[:k]
+                                          [self.settings.dense_weight, self.settings.bm25_weight])[:depth]
         if self.settings.reranker_path:
-            hits = rerank(question, hits, self.settings.reranker_path)[:k]
+            hits = rerank(question, hits, self.settings.reranker_path)
+        if diverse:
+            hits = self.without_near_duplicates(hits, k)
+        hits = hits[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
         return hits
+
+    def without_near_duplicates(self, hits: list[Hit], k: int) -> list[Hit]:
+        """The first k hits in rank order that are not near-duplicates of a better-ranked one (the same
+        paragraph in two files, a page saved twice), judged on the stored passage embeddings."""
+        considered = hits[:DUPLICATE_LOOKAHEAD * k]
+        if len(considered) < 2:
+            return considered
+        with chroma_errors(self.settings):
+            got = self.store.chunks.get(ids=[h.id for h in considered], include=["embeddings"])
+        vectors = dict(zip(got["ids"], got["embeddings"]))
+        return drop_near_duplicates(considered, vectors, self.settings.duplicate_cosine, k)
+
+
+def drop_near_duplicates(hits: list[Hit], vectors: dict, threshold: float, k: int) -> list[Hit]:
+    """Greedy, in rank order: keep a hit unless its cosine to a kept one is >= threshold (vectors are
+    normalized, so the dot product); stop at k kept. A hit without a vector is kept."""
+    import numpy as np
+
+    kept: list[Hit] = []
+    kept_vectors: list = []
+    for hit in hits:
+        vector = vectors.get(hit.id)
+        if vector is not None:
+            vector = np.asarray(vector, dtype=np.float32)
+            if kept_vectors and float(np.max(np.stack(kept_vectors) @ vector)) >= threshold:
+                continue
+            kept_vectors.append(vector)
+        kept.append(hit)
+        if len(kept) == k:
+            break
+    return kept
 
 
 def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int, weights: list[float] | None = None) -> list[Hit]:
