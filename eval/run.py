@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_type_hints
 
 if __package__ in (None, ""):  # `python eval/run.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -97,13 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _coerce_override(key: str, raw: str) -> object:
-    if key == "llm" and raw not in LLM_BACKENDS:
-        raise EvalInputError(f"configuration override llm={raw!r}: must be one of {', '.join(LLM_BACKENDS)}")
-    kind = get_type_hints(Settings).get(key)
+    """The override read and range-checked exactly as the setting would be (rag.config)."""
+    from rag.errors import ConfigError
+
     try:
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise EvalInputError(f"configuration override {key}={raw!r}: not a valid {kind.__name__}") from None
+        return getattr(Settings().replace(**{key: raw}), key)
+    except ConfigError as exc:
+        raise EvalInputError(f"configuration override {key}={raw!r}: {exc}") from None
 
 
 def parse_configs(text: str) -> list[EvalConfig]:
