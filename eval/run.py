@@ -12,41 +12,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import get_type_hints
 
 if __package__ in (None, ""):  # `python eval/run.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rag  # noqa: E402,F401  (offline environment before any model library loads)
-from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
+from rag.config import LLM_BACKENDS, Settings  # noqa: E402
 
+from eval.configs import EvalConfig, parse_configs, reject_answer_overrides  # noqa: E402
 from eval.dataset import EvalInputError, Question  # noqa: E402
 from eval.formats import FORMATS  # noqa: E402
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 DEFAULT_OUT = Path("eval/out")
 RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
-# Overrides a configuration may carry; chunking ones change the index, the rest only the query.
-INDEX_FIELDS = ("chunk_size", "chunk_overlap")
-QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "answer_passages", "refusal_min_score")
-# The answering backend and its prompt/generation settings: one backend per configuration.
-ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",
-                 "openai_model", "ollama_model")
-
-
-@dataclass
-class EvalConfig:
-    name: str
-    mode: str
-    overrides: dict = field(default_factory=dict)
-
-    def index_overrides(self) -> dict:
-        return {k: v for k, v in self.overrides.items() if k in INDEX_FIELDS}
-
-    def run_overrides(self) -> dict:
-        return {k: v for k, v in self.overrides.items() if k in QUERY_FIELDS + ANSWER_FIELDS}
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -94,39 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "lower-is-better metrics), or a TOML file of them")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
-
-
-def _coerce_override(key: str, raw: str) -> object:
-    if key == "llm" and raw not in LLM_BACKENDS:
-        raise EvalInputError(f"configuration override llm={raw!r}: must be one of {', '.join(LLM_BACKENDS)}")
-    kind = get_type_hints(Settings).get(key)
-    try:
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise EvalInputError(f"configuration override {key}={raw!r}: not a valid {kind.__name__}") from None
-
-
-def parse_configs(text: str) -> list[EvalConfig]:
-    allowed = INDEX_FIELDS + QUERY_FIELDS + ANSWER_FIELDS
-    configs: list[EvalConfig] = []
-    for name in [c.strip() for c in text.split(",") if c.strip()]:
-        mode, *parts = name.split(":")
-        if mode not in RETRIEVAL_MODES:
-            raise EvalInputError(f"unknown configuration {name!r}: it must start with one of "
-                                 f"{', '.join(RETRIEVAL_MODES)}")
-        overrides = {}
-        for part in parts:
-            key, sep, raw = part.partition("=")
-            if not sep or key not in allowed:
-                raise EvalInputError(f"configuration {name!r}: override {part!r} must be KEY=VALUE with KEY "
-                                     f"one of {', '.join(allowed)}")
-            overrides[key] = _coerce_override(key, raw)
-        configs.append(EvalConfig(name, mode, overrides))
-    if not configs:
-        raise EvalInputError("--configs names no configuration")
-    if len({c.name for c in configs}) != len(configs):
-        raise EvalInputError("--configs names a configuration twice")
-    return configs
 
 
 # --- indexes ------------------------------------------------------------------------------------
@@ -304,14 +251,6 @@ def verifier_metrics() -> dict:
     metrics = support_metrics(DEFAULT_FILE, Embedder().texts)
     return {split: {cls: {k: metrics[split][cls][k] for k in ("n", "positives", "precision", "recall")}
                     for cls in ("unsupported", "does_not_answer")} for split in ("test", "all")}
-
-
-def reject_answer_overrides(configs: list[EvalConfig]) -> None:
-    for config in configs:
-        answering = sorted(set(config.overrides) & set(ANSWER_FIELDS))
-        if answering:
-            raise EvalInputError(f"configuration {config.name!r} sets {', '.join(answering)}, but --retrieval-only "
-                                 "generates no answers")
 
 
 def evaluate(args: argparse.Namespace) -> dict:
