@@ -339,7 +339,7 @@ def run_generate(args: argparse.Namespace, complete: Complete | None = None) -> 
     from rag.retrieve import Retriever
 
     from eval.dataset import write_questions
-    from eval.run import ensure_index
+    from eval.indexes import ensure_index
 
     settings = settings_for(args)
     complete = complete or llm_complete(settings)

@@ -12,40 +12,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python eval/run.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import rag  # noqa: E402,F401  (offline environment before any model library loads)
-from rag.config import LLM_BACKENDS, RETRIEVAL_MODES, Settings  # noqa: E402
+from rag.config import LLM_BACKENDS, Settings  # noqa: E402
 
+from eval.configs import EvalConfig, parse_configs, reject_answer_overrides  # noqa: E402
 from eval.dataset import EvalInputError, Question  # noqa: E402
 from eval.formats import FORMATS  # noqa: E402
+from eval.indexes import (base_settings, corpus_of_question_set, ensure_index, index_settings,  # noqa: E402
+                          relevance_judge)
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 DEFAULT_OUT = Path("eval/out")
 RANK_DEPTH = 5  # hits scored per question (hit@5, nDCG@5)
-# Overrides a configuration may carry; chunking ones change the index, the rest only the query.
-INDEX_FIELDS = ("chunk_size", "chunk_overlap")
-QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "duplicate_cosine", "answer_passages", "refusal_min_score")
-# The answering backend and its prompt/generation settings: one backend per configuration.
-ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",
-                 "openai_model", "ollama_model")
-
-
-@dataclass
-class EvalConfig:
-    name: str
-    mode: str
-    overrides: dict = field(default_factory=dict)
-
-    def index_overrides(self) -> dict:
-        return {k: v for k, v in self.overrides.items() if k in INDEX_FIELDS}
-
-    def run_overrides(self) -> dict:
-        return {k: v for k, v in self.overrides.items() if k in QUERY_FIELDS + ANSWER_FIELDS}
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -93,94 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "lower-is-better metrics), or a TOML file of them")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
-
-
-def _coerce_override(key: str, raw: str) -> object:
-    """The override read and range-checked exactly as the setting would be (rag.config)."""
-    from rag.errors import ConfigError
-
-    try:
-        return getattr(Settings().replace(**{key: raw}), key)
-    except ConfigError as exc:
-        raise EvalInputError(f"configuration override {key}={raw!r}: {exc}") from None
-
-
-def parse_configs(text: str) -> list[EvalConfig]:
-    allowed = INDEX_FIELDS + QUERY_FIELDS + ANSWER_FIELDS
-    configs: list[EvalConfig] = []
-    for name in [c.strip() for c in text.split(",") if c.strip()]:
-        mode, *parts = name.split(":")
-        if mode not in RETRIEVAL_MODES:
-            raise EvalInputError(f"unknown configuration {name!r}: it must start with one of "
-                                 f"{', '.join(RETRIEVAL_MODES)}")
-        overrides = {}
-        for part in parts:
-            key, sep, raw = part.partition("=")
-            if not sep or key not in allowed:
-                raise EvalInputError(f"configuration {name!r}: override {part!r} must be KEY=VALUE with KEY "
-                                     f"one of {', '.join(allowed)}")
-            overrides[key] = _coerce_override(key, raw)
-        configs.append(EvalConfig(name, mode, overrides))
-    if not configs:
-        raise EvalInputError("--configs names no configuration")
-    if len({c.name for c in configs}) != len(configs):
-        raise EvalInputError("--configs names a configuration twice")
-    return configs
-
-
-# --- indexes ------------------------------------------------------------------------------------
-def base_settings(args: argparse.Namespace) -> Settings:
-    from rag.config import load_settings
-
-    settings = load_settings().replace(llm=args.llm)
-    if args.corpus is not None:
-        if not args.corpus.is_dir():
-            raise EvalInputError(f"corpus folder {args.corpus} does not exist")
-        settings = settings.replace(corpus_dir=args.corpus, index_dir=args.index or args.out / "index")
-    return settings
-
-
-def corpus_of_question_set(args: argparse.Namespace, question_set) -> Path | None:
-    """--corpus, else the folder a BEIR set brings (its corpus.jsonl written out as files under --out)."""
-    from eval.formats import write_corpus_files
-
-    if args.corpus is not None:
-        return args.corpus
-    if question_set.corpus is not None:
-        return question_set.corpus
-    if question_set.corpus_jsonl is not None:
-        return write_corpus_files(question_set.corpus_jsonl, args.out / "beir-corpus")
-    return None
-
-
-def index_settings(base: Settings, config: EvalConfig, out: Path) -> Settings:
-    """The settings whose index serves `config`: the base index unless chunking is overridden."""
-    chunking = config.index_overrides()
-    if not chunking or all(getattr(base, k) == v for k, v in chunking.items()):
-        return base
-    s = base.replace(**chunking)
-    return s.replace(index_dir=out / "index-variants" / f"cs{s.chunk_size}-ov{s.chunk_overlap}")
-
-
-def ensure_index(settings: Settings, quiet: bool) -> None:
-    """Incremental ingest: unchanged files are skipped, so an existing index costs seconds."""
-    from rag.ingest import ingest
-
-    report = ingest(settings, show_progress=not quiet)
-    for source, reason in report.failed.items():
-        print(f"warning: skipped {source}: {reason}", file=sys.stderr)
-    if report.chunks_total == 0:
-        raise EvalInputError(f"nothing was indexed from {settings.corpus_dir}")
-    if report.chunks_added:
-        print(f"index {settings.index_dir}: {report.summary()}", file=sys.stderr)
-
-
-def relevance_judge(settings: Settings):
-    from rag.store import Store
-
-    from eval.metrics import RelevanceJudge
-
-    return RelevanceJudge([(cid, text) for cid, text, _ in Store(settings).all_chunks()])
 
 
 # --- one question -------------------------------------------------------------------------------
@@ -303,14 +198,6 @@ def verifier_metrics() -> dict:
     metrics = support_metrics(DEFAULT_FILE, Embedder().texts)
     return {split: {cls: {k: metrics[split][cls][k] for k in ("n", "positives", "precision", "recall")}
                     for cls in ("unsupported", "does_not_answer")} for split in ("test", "all")}
-
-
-def reject_answer_overrides(configs: list[EvalConfig]) -> None:
-    for config in configs:
-        answering = sorted(set(config.overrides) & set(ANSWER_FIELDS))
-        if answering:
-            raise EvalInputError(f"configuration {config.name!r} sets {', '.join(answering)}, but --retrieval-only "
-                                 "generates no answers")
 
 
 def evaluate(args: argparse.Namespace) -> dict:

@@ -101,7 +101,8 @@ def split_metrics(rows: list[tuple[Pair, bool, bool]]) -> dict:
 
 def support_metrics(path: Path | str, embed) -> dict:
     """The verifier over every pair of `path`: metrics for each split and for all, plus timing."""
-    from rag.answer.verify import answers_question, caching, sentence_text, verify_sentence, windows
+    from rag.answer.relevance import answers_question
+    from rag.answer.verify import caching, sentence_text, verify_sentence, windows
 
     pairs = load_pairs(Path(path))
     cached = caching(embed)

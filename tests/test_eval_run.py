@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from eval.configs import parse_configs
 from eval.dataset import EvalInputError
-from eval.run import main, parse_configs
+from eval.run import main
 
 REPO = Path(__file__).resolve().parents[1]
 # single fact, unanswerable, follow-up, multi-fact, both articles, off-topic; the first three suffice

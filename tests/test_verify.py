@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rag.embedding import embed_texts
-from rag.answer.verify import Verdict, answers_question, caching, verify_answer, verify_sentence
+from rag.answer.relevance import answers_question
+from rag.answer.verify import Verdict, caching, verify_answer, verify_sentence
 
 GABORONE = ("The US Embassy in Libya announced that the commander of the US Africa Command, General Michael "
             "Langley, and the Chairman of the US Joint Chiefs of Staff, General Brown Jr. met with General "

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from rag.answer.citations import MARK, clean_citations, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.verify import answers_question, caching, verify_sentence
+from rag.answer.relevance import answers_question
+from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
 # What a small model writes instead of answering; only trusted when the answer cites nothing, so

@@ -1,0 +1,220 @@
+"""The support checks of an answer sentence against the passage window it was aligned to (verify.py);
+each returns reasons, empty when the check passes: missing names and numbers, numbers that count
+something else, negation parity, opposites, swapped roles, places and directions, bracketed labels."""
+from __future__ import annotations
+
+import re
+
+from rag.answer.claims import (PLACE_PREPOSITIONS, SCALES, Token, contains_word, content_words, entities, key_terms,
+                               names, normalise, number_values, preposition_of, same_word, stem, stopwords,
+                               term_found, tokens)
+
+# Tuned on the dev split of eval/support.jsonl (see eval/support.py).
+NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
+
+NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
+             "refuse", "refuses", "refused", "refusing", "deny", "denies", "denied", "reject", "rejects",
+             "rejected", "fail", "fails", "failed", "avoid", "avoids", "avoided", "avoiding", "lack",
+             "lacks", "lacked", "lacking", "unable", "instead"}
+ADVISING = ("advis", "warn", "caution", "urg")   # "advised against" negates what follows it
+# A word in the sentence whose opposite the window says (and not the word itself) contradicts it;
+# prefixes, so that inflections match.
+ANTONYMS = [("improv", "deteriorat"), ("increas", "decreas"), ("strengthen", "weaken"), ("accept", "reject"),
+            ("expand", "reduc"), ("success", "fail"), ("support", "oppos"), ("ally", "rival"), ("allie", "rival"),
+            ("east", "west"), ("north", "south"), ("stable", "unstable"), ("strong", "weak"),
+            ("larg", "small"), ("won", "lost"), ("gain", "los"), ("join", "leav"), ("introduc", "drop")]
+ANTONYM_SLACK = 5  # letters a word may add to the prefix ("deteriorating")
+PASSIVE_BY = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?\w+(?:ed|en|t)\b[^.]*?\bby\b", re.I)
+
+
+def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, context: list[Token]) -> list[str]:
+    wtoks = wtoks + context
+    wterms, wwords = key_terms(wtoks), {t.lower for t in wtoks}
+    ptoks = tokens(passage_text)
+    pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
+    reasons = []
+    for value, _ in number_values(stoks):
+        if value not in wterms:
+            where = "elsewhere in the passage, not in the sentence it restates" if value in pterms else "absent from passage"
+            reasons.append(f"number {value} {where}")
+    for name, _ in names(stoks):
+        if not term_found(name, wterms, wwords):
+            where = ("elsewhere in the passage, not in the sentence it restates"
+                     if term_found(name, pterms, pwords) else "absent from passage")
+            reasons.append(f"name {name!r} {where}")
+    return list(dict.fromkeys(reasons))
+
+
+def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A number must count the same thing: the content word right after it in the sentence ("53
+    countries") must sit near the same number in the window."""
+    stop = stopwords()
+    window_numbers = number_values(wtoks)
+    reasons = []
+    for value, i in number_values(stoks):
+        if re.fullmatch(r"(19|20)\d\d", value):
+            continue  # a year dates something; it counts nothing
+        following = [t for t in stoks[i + 1:i + 3] if t.lower not in stop and t.lower not in SCALES]
+        if not following or following[0].lower[0].isdigit():
+            continue
+        noun = following[0].lower
+        near = {wtoks[k].lower for v, j in window_numbers if v == value
+                for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + NUMBER_UNIT_SPAN + 1))}
+        if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
+            reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
+    return reasons
+
+
+def negation_scopes(toks: list[Token]) -> list[set[str]]:
+    """For each negation cue, the stems of the first two content words after it (what it negates)."""
+    stop = stopwords()
+    scopes = []
+    for i, tok in enumerate(toks):
+        advised_against = tok.lower == "against" and any(t.lower.startswith(ADVISING) for t in toks[max(0, i - 4):i])
+        if tok.lower in NEGATIONS or tok.lower.endswith("n't") or advised_against:
+            after = [t.lower for t in toks[i + 1:i + 6] if t.lower not in stop and len(t.lower) > 2]
+            scopes.append({stem(w) for w in after[:2]})
+    return scopes
+
+
+def negation_mismatch(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """Negations in the sentence against those in the window that bear on what the sentence says
+    (what they negate is in the sentence): "not to travel" matters to a sentence about travel only."""
+    sentence_words = {stem(w) for w in content_words(stoks)}
+    window_negations = sum(1 for scope in negation_scopes(wtoks) if scope & sentence_words)
+    sentence_negations = len(negation_scopes(stoks))
+    if sentence_negations % 2 != window_negations % 2:
+        side = "the sentence" if sentence_negations > window_negations else "the passage"
+        return [f"negation in {side} only"]
+    return []
+
+
+def opposites(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A word of the sentence whose opposite stands in the window, the word itself not."""
+    def has(prefix: str, words: set[str]) -> bool:
+        return any(w.startswith(prefix) and len(w) <= len(prefix) + ANTONYM_SLACK for w in words)
+
+    sentence_words, window_words = {t.lower for t in stoks}, {t.lower for t in wtoks}
+    reasons = []
+    for a, b in ANTONYMS:
+        for said, opposite in ((a, b), (b, a)):
+            if has(said, sentence_words) and has(opposite, window_words) and not has(said, window_words):
+                reasons.append(f"the passage says '{opposite}…' where the sentence says '{said}…'")
+    return reasons
+
+
+def participants(toks: list[Token]) -> list[str]:
+    """Entities in order of appearance that act in the sentence: not the object of a preposition."""
+    found = []
+    for key, i in entities(toks):
+        end = next(k for k in range(i, len(toks) + 1) if k == len(toks) or not toks[k].capital)
+        actor = end < len(toks) and toks[end].lower == "based"   # "the Tripoli-based government"
+        j = i - 1
+        if j >= 0 and toks[j].lower == "the":
+            j -= 1
+        if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS and not actor:
+            continue
+        if key not in found:
+            found.append(key)
+    return found
+
+
+AUXILIARIES = {"will", "would", "can", "could", "did", "does", "do", "to", "not", "has", "have", "had", "may",
+               "might", "must", "shall", "should", "was", "were", "is", "are", "been", "be"}
+IRREGULAR_PAST = {"met", "held", "said", "told", "took", "gave", "made", "sent", "led", "became", "began",
+                  "brought", "wrote", "saw", "won", "lost", "left", "kept", "put", "set", "found", "chose",
+                  "took", "drove", "paid", "sold", "bought", "taught", "thought", "fought", "built", "ran"}
+# Verbs whose two participants can stand either way round ("A met B" = "A and B met").
+SYMMETRIC = ("meet", "met", "talk", "agree", "cooperat", "collaborat", "negotiat", "discuss", "signed",
+             "held", "join", "compet", "clash", "fought", "war", "ally", "allie")
+
+
+def main_verb(toks: list[Token], after: int) -> int | None:
+    """Index of the first verb-like word after token `after`: a past form, a word after an auxiliary,
+    or an -s form right after the subject ("The U.S. fully supports …")."""
+    stop = stopwords()
+    for k in range(after + 1, min(len(toks), after + 12)):
+        tok = toks[k]
+        if tok.capital or tok.lower in stop or len(tok.lower) < 3 or tok.lower.endswith("ly"):
+            continue
+        previous = toks[k - 1].lower
+        if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
+                or (tok.lower.endswith("s") and not tok.lower.endswith("ss") and previous.endswith("ly"))):
+            return k
+    return None
+
+
+def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[Token]) -> list[str]:
+    """Who does what: the participants before the sentence's main verb must stand before the same
+    verb in the window and those after it after it (the other way round when exactly one side is a
+    passive with a "by" agent). Names after a place preposition are not participants."""
+    acting = participants(stoks)
+    runs = [(key, i) for key, i in entities(stoks) if key in acting]
+    if len(runs) < 2:
+        return []
+    verb_at = main_verb(stoks, runs[0][1] + sum(1 for _ in names_run(stoks, runs[0][1])) - 1)
+    if verb_at is None or stoks[verb_at].lower.startswith(SYMMETRIC):
+        return []
+    verb = stem(stoks[verb_at].lower)
+    window_verbs = [k for k, t in enumerate(wtoks) if stem(t.lower) == verb]
+    if len(window_verbs) != 1:
+        return []  # the verb is paraphrased or repeated: nothing to anchor the roles on
+    anchor = window_verbs[0]
+    flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
+    window_entities = entities(wtoks)
+    subject = runs[0]
+    objects = [(key, i) for key, i in runs if i > verb_at][:1]
+    for key, i in [subject] + objects:
+        before_in_sentence = (i < verb_at) != flip
+        places = [j for w, j in window_entities if same_word(key, w)]
+        if places and all((j < anchor) != before_in_sentence for j in places):
+            side = "before" if before_in_sentence else "after"
+            return [f"roles swapped: '{key}' stands {side} '{stoks[verb_at].lower}' in the sentence, "
+                    "not in the passage"]
+    return []
+
+
+def names_run(toks: list[Token], start: int):
+    """The tokens of the name run starting at `start`."""
+    k = start
+    while k < len(toks) and toks[k].capital:
+        yield toks[k]
+        k += 1
+
+
+DIRECTIONS = {"from": "source", "to": "destination", "into": "destination"}
+PLACE_MARKERS = {"in", "at", "from", "to", "into", "near", "inside", "outside", "across"}
+
+
+def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """A name the sentence makes a place ("at the US Embassy", "to the U.S.A.") must be a place of the
+    same direction in the window, not the subject of something there ("The US Embassy announced")."""
+    window_runs = [(key, preposition_of(wtoks, i)) for key, i in entities(wtoks)]
+    reasons = []
+    for key, i in entities(stoks):
+        said = preposition_of(stoks, i)
+        if said not in PLACE_MARKERS:
+            continue
+        seen = [prep for w, prep in window_runs if same_word(key, w)]
+        if not seen:
+            continue
+        if not any(prep in PLACE_PREPOSITIONS for prep in seen if prep):
+            reasons.append(f"'{key}' is a place in the sentence but not in the passage")
+        elif said in DIRECTIONS and all(DIRECTIONS.get(prep, DIRECTIONS[said]) != DIRECTIONS[said] for prep in seen):
+            reasons.append(f"'{key}' is the {DIRECTIONS[said]} in the sentence but not in the passage")
+    return reasons
+
+
+LABELLED = re.compile(r"([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)\s*\(([^()]{1,40})\)")
+
+
+def bound_labels(sentence: str, window: str) -> list[str]:
+    """"Martin Schulze (Secretary)": a name's bracketed label must be the one the window gives it."""
+    labels = {name.split()[-1].lower(): label.strip().lower() for name, label in LABELLED.findall(window)}
+    reasons = []
+    for name, label in LABELLED.findall(sentence):
+        given = labels.get(name.split()[-1].lower())
+        if given is not None and given != label.strip().lower():
+            reasons.append(f"'{name}' is '{given}' in the passage, not '{label.strip()}'")
+    return reasons
+

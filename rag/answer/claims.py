@@ -1,0 +1,184 @@
+"""Text analysis of claims, shared by the support check (verify.py, checks.py) and the answer check
+(relevance.py): tokens, number, name and date normalisation, stems, stop words, name runs and the
+prepositions that govern them."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+CITE = re.compile(r"\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
+TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][A-Za-z']*")
+ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")
+ALIASES = [(re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bAmericans?\b|\bAmerica\b"), "US"),
+           (re.compile(r"\bU\.?S\.?A\b"), "US"),
+           # a capital for its country, as news writing does
+           (re.compile(r"\bWashington\b"), "US"), (re.compile(r"\bMoscow\b"), "Russia")]
+POSSESSIVE = re.compile(r"(?<=\w)['’]s?\b")
+
+UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                     "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
+SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split())}
+MONTHS = {m[:3]: m for m in "january february march april may june july august september october november "
+                            "december".split()}
+
+PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "into", "across", "throughout", "outside", "inside",
+                      "of", "on", "during", "since", "until", "by"}
+# Capitalised at a sentence start without being a name.
+NOT_NAMES = {"according", "meanwhile", "however", "observers", "both", "consecutive", "also", "yes", "today",
+             "yesterday", "although", "though", "while", "after", "before", "during", "despite", "since",
+             "summary", "outlook", "posted", "translation", "general", "president", "minister", "chief",
+             "several", "many", "some", "most", "every", "each", "another", "other", "later", "earlier",
+             "following", "because", "although", "instead", "still", "thus", "therefore", "furthermore",
+             "moreover", "overall", "sources", "officials", "analysts", "experts", "reports", "he", "she"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    lower: str
+    capital: bool
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from llama_index.core.utils import globals_helper  # bundled NLTK list, no download
+
+    return frozenset(globals_helper.stopwords) | {"would", "could", "also", "said", "says", "say"}
+
+
+def normalise(text: str) -> str:
+    text = CITE.sub("", text).replace("’", "'").replace("‘", "'")
+    text = ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    for pattern, replacement in ALIASES:
+        text = pattern.sub(replacement, text)
+    return POSSESSIVE.sub("", text)
+
+
+def tokens(text: str) -> list[Token]:
+    found: list[Token] = []
+    for m in TOKEN.finditer(normalise(text)):
+        word = m.group(0)
+        found.append(Token(word, word.lower(), word[:1].isupper()))
+    return found
+
+
+def number_values(toks: list[Token]) -> list[tuple[str, int]]:
+    """(canonical value, token index) of every number: digits, "1,200", "three", "twenty-one"
+    (hyphens are split by the tokenizer), "2 million", ordinals ("first" = "1st")."""
+    values: list[tuple[str, int]] = []
+    i = 0
+    while i < len(toks):
+        word = toks[i].lower
+        start = i
+        if re.fullmatch(r"\d+(?:[.,]\d+)*%?", word):
+            digits = word.rstrip("%")
+            value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+|\d+(\.\d+)?", digits) \
+                else float(digits.replace(",", "."))
+            if i + 1 < len(toks) and toks[i + 1].lower in SCALES:
+                value *= SCALES[toks[i + 1].lower]
+                i += 1
+            values.append((_canonical(value), start))
+        elif word in UNITS or word in TENS:
+            value, i = _spelled_number(toks, i)
+            values.append((_canonical(value), start))
+            continue
+        elif word in ORDINALS:
+            values.append((f"{ORDINALS[word]}st", start))
+        elif re.fullmatch(r"\d+(st|nd|rd|th)", word):
+            values.append((f"{int(word[:-2])}st", start))
+        i += 1
+    return values
+
+
+def _spelled_number(toks: list[Token], i: int) -> tuple[float, int]:
+    total, current = 0.0, 0.0
+    while i < len(toks):
+        word = toks[i].lower
+        if word in UNITS:
+            current += UNITS[word]
+        elif word in TENS:
+            current += TENS[word]
+        elif word in SCALES and current:
+            current *= SCALES[word]
+            if SCALES[word] >= 1000:
+                total, current = total + current, 0.0
+        elif word == "and" and current and i + 1 < len(toks) and toks[i + 1].lower in UNITS | TENS.keys():
+            pass
+        else:
+            break
+        i += 1
+    return total + current, i
+
+
+def _canonical(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def names(toks: list[Token]) -> list[tuple[str, int]]:
+    """Capitalised words that are names, places, months or acronyms (lower-cased, months unabridged)."""
+    stop = stopwords()
+    found = []
+    for i, tok in enumerate(toks):
+        if not tok.capital or tok.lower in stop or tok.lower in NOT_NAMES or tok.text[0].isdigit():
+            continue
+        if tok.lower in UNITS or tok.lower in TENS or tok.lower in ORDINALS:
+            continue
+        found.append((MONTHS.get(tok.lower, tok.lower), i))  # "Dec" -> "december"
+    return found
+
+
+def same_word(a: str, b: str) -> bool:
+    """Equal up to a short inflection or demonym ending: Russia/Russians, Libya/Libyan, meet/meeting."""
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short) and len(long_) - len(short) <= 3
+
+
+def stem(word: str) -> str:
+    return word[:6] if len(word) > 6 else word
+
+
+def content_words(toks: list[Token]) -> list[str]:
+    stop = stopwords()
+    return [t.lower for t in toks if len(t.lower) > 2 and t.lower not in stop and not t.lower[0].isdigit()]
+
+
+def contains_word(word: str, vocabulary: set[str]) -> bool:
+    return word in vocabulary or any(same_word(word, v) for v in vocabulary if v[:3] == word[:3])
+
+
+def key_terms(toks: list[Token]) -> set[str]:
+    return {v for v, _ in number_values(toks)} | {n for n, _ in names(toks)}
+
+
+def term_found(term: str, window_terms: set[str], window_words: set[str]) -> bool:
+    return term in window_terms or contains_word(term, window_words)
+
+
+def entities(toks: list[Token]) -> list[tuple[str, int]]:
+    """Runs of neighbouring name tokens as one entity ("General Khalifa Haftar" -> "haftar"), keyed by
+    the last token, with the index of the run's first token."""
+    runs: list[tuple[str, int]] = []
+    last = -2
+    for name, i in names(toks):
+        if i == last + 1 and runs:
+            runs[-1] = (name, runs[-1][1])
+        else:
+            runs.append((name, i))
+        last = i
+    return runs
+
+
+def preposition_of(toks: list[Token], i: int) -> str | None:
+    """The preposition governing the name run starting at token i ("in the US Embassy" -> "in")."""
+    j = i - 1
+    if j >= 0 and toks[j].lower == "the":
+        j -= 1
+    if j >= 1 and toks[j].lower == "to" and toks[j - 1].lower == "according":
+        return None
+    return toks[j].lower if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS else None
+

@@ -1,0 +1,147 @@
+"""Does the answer answer the question?
+
+The question's wh-type says what kind of thing the answer must hold; for the typed questions (how
+many, when, where, who) a sentence that holds such a thing can still be about another event, so
+the question's own verb ("When did X *become* head?") or counted noun ("How many *people*?") must
+be in the answer too; "what is the population of …" needs "population".
+"""
+from __future__ import annotations
+
+import re
+
+from rag.answer.claims import (MONTHS, PLACE_PREPOSITIONS, Token, contains_word, entities, names, number_values,
+                               preposition_of, stopwords, tokens)
+from rag.answer.verify import Embed, as_matrix, sentence_text
+
+WH_PATTERNS = [  # (question pattern, kind of answer it needs)
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion|amount)\b|\bhow (old|far)\b", re.I), "number"),
+    (re.compile(r"\bhow long\b", re.I), "duration"),
+    (re.compile(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b", re.I), "time"),
+    (re.compile(r"\bwhere\b|\bwhat (city|country|place|town|region)\b|\bwhich (city|country|place|town|region)\b|\bin which\b", re.I), "place"),
+    (re.compile(r"\bwhy\b|\bwhat (was|is) the (reason|cause|purpose|goal|aim)\b|\bdie[ds]? (of|from)\b|\bwhat caused\b", re.I), "reason"),
+    (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b", re.I), "person"),
+]
+TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "last", "previous", "next", "week", "weeks",
+              "month", "months", "year", "years", "day", "days", "early", "late", "mid", "after", "before",
+              "during", "since", "until", "century", "decade", "morning", "evening", "recently", "first",
+              "hours", "hour", "minutes", "period"}
+REASON_WORDS = {"because", "due", "over", "since", "as", "for", "order", "so", "amid", "after",
+                "suspicion", "suspicions", "reason", "aim", "goal", "purpose", "given", "owing", "result",
+                "saying", "fear", "fears", "counter", "contain", "prompting", "following", "through",
+                "thanks", "allow", "allows", "enable", "enables", "lets", "helps", "can", "from", "of"}
+PERSON_WORDS = {"government", "officials", "official", "delegation", "army", "president", "minister",
+                "general", "commander", "chief", "chiefs", "representatives", "observers", "sources",
+                "embassy", "people", "forces", "leader", "head", "he", "she", "they", "team", "members"}
+PEOPLE = {"people", "persons", "individuals", "attendees", "participants", "members", "developers", "users",
+          "citizens", "nationals", "men", "women", "fighters", "soldiers", "officials", "delegates", "staff"}
+ARTICLES = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those"}
+GENERIC_VERBS = {"happen", "happened", "occur", "occurred", "say", "said", "do", "mean", "take", "get", "go", "be"}
+IRREGULAR_BASE = {"met": "meet", "became": "become", "told": "tell", "held": "hold", "led": "lead", "won": "win",
+                  "took": "take", "gave": "give", "made": "make", "sent": "send", "brought": "bring",
+                  "wrote": "write", "fought": "fight", "chose": "choose", "left": "leave", "found": "find",
+                  "began": "begin", "ran": "run", "knew": "know", "thought": "think", "lost": "lose",
+                  "died": "die", "sold": "sell", "bought": "buy", "built": "build", "kept": "keep", "fell": "fall"}
+ANSWER_SIMILARITY = 0.15  # below this an untyped ("what …") answer is about something else
+
+
+def question_type(question: str) -> str:
+    for pattern, kind in WH_PATTERNS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def has_kind(kind: str, toks: list[Token]) -> bool:
+    words = {t.lower for t in toks}
+    if kind == "number":
+        return bool(number_values(toks)) or bool(words & {"several", "dozens", "hundreds", "thousands", "few"})
+    if kind == "time":
+        return (any(re.fullmatch(r"(1[5-9]|20)\d\d", v) for v, _ in number_values(toks))
+                or any(n in MONTHS.values() for n, _ in names(toks)) or bool(words & TIME_WORDS))
+    if kind == "duration":
+        return has_kind("number", toks) or has_kind("time", toks)
+    if kind == "place":
+        return any(preposition_of(toks, i) in PLACE_PREPOSITIONS for _, i in entities(toks)) or bool(
+            words & {"east", "eastern", "west", "western", "north", "south", "capital", "city", "abroad"})
+    if kind == "reason":
+        return bool(words & REASON_WORDS)
+    if kind == "person":
+        return bool(names(toks)) or bool(words & PERSON_WORDS)
+    return True
+
+
+def verb_base(word: str) -> str:
+    return IRREGULAR_BASE.get(word, word)
+
+
+def same_verb(a: str, b: str) -> bool:
+    a, b = verb_base(a), verb_base(b)
+    return a[:4] == b[:4] if min(len(a), len(b)) >= 4 else a == b
+
+
+def question_verb(toks: list[Token]) -> str | None:
+    """The question's own verb: after "did/does/do SUBJECT" ("When did Khaled Haftar become …",
+    "When did the 2003 server compromise start?") or right after "who" ("Who fixed …")."""
+    stop = stopwords()
+
+    def content(k: int) -> bool:
+        return k < len(toks) and toks[k].lower not in stop and not toks[k].capital and not toks[k].lower[0].isdigit()
+
+    for i, tok in enumerate(toks):
+        if tok.lower == "who" and (content(i + 1) or (i + 1 < len(toks) and toks[i + 1].lower in IRREGULAR_BASE)):
+            return toks[i + 1].lower
+        if tok.lower in {"did", "does", "do"}:
+            k = i + 1
+            article = k < len(toks) and toks[k].lower in ARTICLES
+            k += article
+            while k < len(toks) and (toks[k].capital or toks[k].lower[0].isdigit() or toks[k].lower == "based"
+                                     or toks[k].lower.endswith("ly")):
+                k += 1
+            while article and content(k) and content(k + 1):
+                k += 1  # the subject's nouns: "did the conference discuss", "the server compromise start"
+            return toks[k].lower if content(k) else None
+    return None
+
+
+def counted_noun(question: str) -> str | None:
+    m = re.search(r"\bhow (?:many|much) (\w+)", question, re.I)
+    return m.group(1).lower() if m and m.group(1).lower() not in stopwords() else None
+
+
+def asked_attribute(question: str) -> str | None:
+    """"What is the population of Libya?" -> "population" (a lower-case noun asked about)."""
+    m = re.search(r"\b(?:what|which) (?:is|are|was|were) (?:the|a|an) (\w+)\b", question, re.I)
+    return m.group(1) if m and m.group(1).islower() and m.group(1) not in stopwords() else None
+
+
+def mentions(noun: str, toks: list[Token]) -> bool:
+    """The answer names what the question counts or asks about; people-words stand for each other."""
+    words = {t.lower for t in toks}
+    if contains_word(noun, words):
+        return True
+    return noun in PEOPLE and bool(words & PEOPLE or any(n.endswith(("ans", "ese")) for n, _ in names(toks)))
+
+
+def answers_question(question: str, answer_sentences: list[str], embed: Embed) -> bool:
+    """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …),
+    about what was asked (the question's verb, counted noun or asked attribute, when it has one)."""
+    plain = [s for s in map(sentence_text, answer_sentences) if s]
+    if not plain or not question.strip():
+        return False
+    toks = tokens(" ".join(plain))
+    words = {t.lower for t in toks}
+    kind = question_type(question)
+    if not has_kind(kind, toks):
+        return False
+    wanted = [asked_attribute(question), counted_noun(question)]
+    if any(w and not mentions(w, toks) for w in wanted):
+        return False
+    verb = question_verb(tokens(question))
+    if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
+        if not any(same_verb(verb, w) for w in words):
+            return False
+    if kind == "other":
+        vectors = as_matrix(embed([question] + plain))
+        return float((vectors[1:] @ vectors[0]).max()) >= ANSWER_SIMILARITY
+    return True
+
