@@ -184,3 +184,10 @@ def test_support_cli_rejects_a_missing_or_invalid_file(tmp_path, capsys):
     bad.write_text("{not json\n")
     assert main(["--file", str(bad)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_version_numbers_are_compared_as_written(embed):
+    # Release numbers ("1.3.1") are not decimals: a changed digit is a different release.
+    passage = ["Debian 1.3.1 Bo was released in June 1997."]
+    assert verify_sentence("Bo was Debian 1.3.1.", passage, embed).supported
+    assert not verify_sentence("Bo was Debian 1.3.2.", passage, embed).supported

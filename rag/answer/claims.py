@@ -75,6 +75,10 @@ def number_values(toks: list[Token]) -> list[tuple[str, int]]:
         start = i
         if re.fullmatch(r"\d+(?:[.,]\d+)*%?", word):
             digits = word.rstrip("%")
+            if re.fullmatch(r"\d+(?:[.,]\d+){2,}", digits) and not re.fullmatch(r"\d{1,3}(,\d{3})+", digits):
+                values.append((digits, start))  # a version or date ("1.3.1", "4.13.17"): compared as written
+                i += 1
+                continue
             value = float(digits.replace(",", "")) if re.fullmatch(r"\d{1,3}(,\d{3})+|\d+(\.\d+)?", digits) \
                 else float(digits.replace(",", "."))
             if i + 1 < len(toks) and toks[i + 1].lower in SCALES:
