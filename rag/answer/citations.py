@@ -64,7 +64,7 @@ def place_citations(answer: str) -> str:
             placed.append((body[:1].upper() + body[1:], marks))
         elif placed:
             placed[-1][1].extend(marks)
-    return " ".join(_marks_at_end(body, marks) for body, marks in placed)
+    return " ".join(marks_at_end(body, marks) for body, marks in placed)
 
 
 def _marks_out(sentence: str) -> tuple[str, list[str]]:
@@ -79,7 +79,8 @@ def _marks_out(sentence: str) -> tuple[str, list[str]]:
     return " ".join(MARK.sub(" ", body).split()).lstrip(",;:- "), marks
 
 
-def _marks_at_end(body: str, marks: list[str]) -> str:
+def marks_at_end(body: str, marks: list[str]) -> str:
+    """'X.' with ['[1]', '[2]'] -> 'X [1][2].' (duplicates dropped; a missing full stop added)."""
     if not marks:
         return body
     stop = SENTENCE_END.search(body)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.citations import MARK, clean_citations, place_citations, split_answer, strip_citations
+from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
 from rag.answer.relevance import answers_question
@@ -77,10 +77,7 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
 
 
 def with_citations(claim: str, numbers: list[int]) -> str:
-    body = MARK.sub("", claim).rstrip()
-    end = re.search(r"[.!?…]+[\"”’']?$", body)
-    core, stop = (body[:end.start()], end.group(0)) if end else (body, ".")
-    return f"{core.rstrip(' ,;:')} {''.join(f'[{n}]' for n in numbers)}{stop}"
+    return marks_at_end(claim, [f"[{n}]" for n in numbers])
 
 
 def refusal(reason: str) -> Decision:
