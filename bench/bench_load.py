@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     args = parser.parse_args()
     from bench.workspace import free_port, isolated_settings
-    from ui.app import serving
+    from ui.server import serving
 
     with tempfile.TemporaryDirectory() as tmp:
         with serving(isolated_settings(Path(tmp), llm="extractive", port=free_port())) as url:

@@ -88,7 +88,7 @@ class Store:
     # --- file manifest -------------------------------------------------------------------------
     def file_records(self) -> dict[str, FileRecord]:
         got = self.files.get(include=["metadatas"])
-        # Only file records: the collection also holds the ingest lock record (rag.ingest.ChromaIngestLock).
+        # Only file records: the collection also holds the ingest lock record (rag.locks.ChromaIngestLock).
         return {m["source"]: FileRecord(m["source"], m["file_hash"], int(m["chunks"]), m.get("title", ""),
                                         float(m.get("ingested_at", 0.0)))
                 for m in got["metadatas"] or [] if "source" in m}

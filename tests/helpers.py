@@ -61,7 +61,7 @@ def make_big_corpus(target: Path, files: int = 24) -> None:
 def running_ui(tmp: Path, extra_files: dict[str, str] | None = None, **overrides):
     """Ingest a copy of the default corpus, launch the app on a free loopback port, yield (url, settings)."""
     from rag.ingest import ingest
-    from ui.app import serving
+    from ui.server import serving
 
     shutil.copytree(DEFAULT_CORPUS, tmp / "corpus")
     for name, text in (extra_files or {}).items():

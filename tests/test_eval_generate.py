@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from eval import generate as gen
+from eval import genquestion
 from eval.dataset import load_questions
 from eval.run import main as evaluate
 
@@ -75,24 +76,24 @@ class ScriptedLLM:
 # --- the checks -------------------------------------------------------------------------------------
 def test_reply_parsing_tolerates_markup():
     reply = "Here you go:\n**QUESTION:** Who?\n- ANSWER: \"Langley\"\nEvidence 1: first\nEVIDENCE 2 : second\nnoise"
-    assert gen.parse_reply(reply) == {"question": "Who?", "answer": "Langley", "evidence1": "first",
+    assert genquestion.parse_reply(reply) == {"question": "Who?", "answer": "Langley", "evidence1": "first",
                                       "evidence2": "second"}
 
 
 def test_evidence_must_be_verbatim_and_is_stored_as_the_chunk_has_it():
     chunk = "The US Embassy said that the commander of the US Africa Command,\n General Michael Langley, met them."
-    assert gen.verbatim("the commander of the us africa command, general michael langley.", chunk) == \
+    assert genquestion.verbatim("the commander of the us africa command, general michael langley.", chunk) == \
         "the commander of the US Africa Command,\n General Michael Langley"
-    assert gen.verbatim("the commander of US Africa Command, General Michael Langley", chunk) is None
-    assert gen.verbatim("Langley", chunk) is None  # too short to point at a passage
+    assert genquestion.verbatim("the commander of US Africa Command, General Michael Langley", chunk) is None
+    assert genquestion.verbatim("Langley", chunk) is None  # too short to point at a passage
 
 
 def test_answer_words_must_come_from_the_evidence_and_become_keywords():
     evidence = ["met with General Mohammed al-Haddad in 2024 during the conference in Gaborone, Botswana"]
-    assert gen.answer_keywords("Gaborone, Botswana, in 2024.", "Where was the conference held?", evidence) == \
+    assert genquestion.answer_keywords("Gaborone, Botswana, in 2024.", "Where was the conference held?", evidence) == \
         [["2024"], ["gaborone"], ["botswana"]]
-    assert gen.answer_keywords("In Tripoli.", "Where was the conference held?", evidence) is None
-    assert gen.answer_keywords("The conference.", "Where was the conference held?", evidence) is None  # adds nothing
+    assert genquestion.answer_keywords("In Tripoli.", "Where was the conference held?", evidence) is None
+    assert genquestion.answer_keywords("The conference.", "Where was the conference held?", evidence) is None  # adds nothing
 
 
 def test_plan_shares_and_every_kind_from_four():
@@ -111,8 +112,8 @@ def test_evidence_the_retriever_misses_is_dropped(default_index):
     words = sentence(other.text)
     reply = (f"QUESTION: Who is the commander of US Africa Command?\nANSWER: {' '.join(words[7:])}\n"
              f"EVIDENCE: {' '.join(words)}")
-    checker = gen.Checker(Retriever(default_index), default_index.refusal_min_score, depth=1)
-    assert gen.make_question("single-fact", [other], lambda _: reply, checker) == "evidence not in the retriever's top 1"
+    checker = genquestion.Checker(Retriever(default_index), default_index.refusal_min_score, depth=1)
+    assert genquestion.make_question("single-fact", [other], lambda _: reply, checker) == "evidence not in the retriever's top 1"
     assert langley.id != other.id
 
 

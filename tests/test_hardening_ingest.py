@@ -92,7 +92,7 @@ def test_two_machines_on_one_chroma_collection_take_turns(tmp_path, corpus_copy,
     import time
 
     from rag.errors import IndexBusyError
-    from rag.ingest import ChromaIngestLock
+    from rag.locks import ChromaIngestLock
 
     host, port = chroma_server
     shared = dict(chroma_host=host, chroma_port=port, collection="two-machines")
@@ -109,7 +109,7 @@ def test_two_machines_on_one_chroma_collection_take_turns(tmp_path, corpus_copy,
 
 
 def test_a_stale_chroma_lock_of_a_crashed_machine_is_taken_over(tmp_path, corpus_copy, chroma_server):
-    from rag.ingest import ChromaIngestLock
+    from rag.locks import ChromaIngestLock
 
     host, port = chroma_server
     s = make_settings(tmp_path, corpus_dir=corpus_copy, chroma_host=host, chroma_port=port,

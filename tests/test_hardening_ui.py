@@ -165,7 +165,7 @@ def test_names_that_sanitise_alike_do_not_overwrite(settings, tmp_path, first, s
 
 
 def test_upload_batch_says_when_a_name_was_changed(settings, tmp_path):
-    from ui.app import ChatApp
+    from ui.handlers import ChatApp
 
     paths = []
     for folder, name in (("one", "Notes.txt"), ("two", "Notes.TXT"), ("three", "Notes.txt")):
@@ -296,7 +296,7 @@ def test_allowed_hosts_setting_is_validated(tmp_path):
 def test_ask_bounds_top_k_history_and_backend(default_index):
     import json
 
-    from ui.app import ChatApp
+    from ui.handlers import ChatApp
 
     app = ChatApp(default_index.replace(llm="extractive"))
     assert "error" not in app.ask(QUESTION, "", "", 10, "")
@@ -315,7 +315,7 @@ def test_ask_bounds_top_k_history_and_backend(default_index):
 def test_remove_reports_an_os_error_as_a_message(settings):
     import shutil as sh
 
-    from ui.app import ChatApp
+    from ui.handlers import ChatApp
 
     corpus = settings.corpus_dir
     victim = sorted(corpus.iterdir())[0].name

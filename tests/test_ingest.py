@@ -128,9 +128,9 @@ def test_kill_9_during_ingest_is_repaired(tmp_path, kill_after_batches):
 
 def test_second_ingest_waits_then_refuses(settings):
     from rag.errors import IndexBusyError
-    from rag.ingest import _Lock
+    from rag.locks import IngestFileLock
 
-    with _Lock(settings, wait_s=0):
+    with IngestFileLock(settings, wait_s=0):
         with pytest.raises(IndexBusyError, match="another ingest is running"):
             ingest(settings, show_progress=False, lock_wait_s=0.2)
     assert ingest(settings, show_progress=False).chunks_total > 0

@@ -37,7 +37,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from rag.ingest import ExclusiveWriter, ingest
+    from rag.ingest import ingest
+    from rag.locks import ExclusiveWriter
 
     settings = _settings_from(args)
     with ExclusiveWriter(settings):
@@ -79,7 +80,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import serve
+    from ui.server import serve
 
     settings = _settings_from(args).replace(host=args.host, port=args.port,
                                             allow_open=True if args.allow_open else None)
