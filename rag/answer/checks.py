@@ -11,6 +11,7 @@ from rag.answer.claims import (PLACE_PREPOSITIONS, SCALES, Token, contains_word,
 
 # Tuned on the dev split of eval/support.jsonl (see eval/support.py).
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
+PARTITIVE_EXTRA = 3           # more tokens after "N of" ("four of the project's main Web servers")
 
 NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
              "refuse", "refuses", "refused", "refusing", "deny", "denies", "denied", "reject", "rejects",
@@ -59,10 +60,17 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
             continue
         noun = following[0].lower
         near = {wtoks[k].lower for v, j in window_numbers if v == value
-                for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + NUMBER_UNIT_SPAN + 1))}
+                for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + unit_span(wtoks, j) + 1))}
         if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
             reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
     return reasons
+
+
+def unit_span(toks: list[Token], i: int) -> int:
+    """How far after the number at i its noun may stand: further after a partitive "of"
+    ("four of the project's main Web servers")."""
+    partitive = i + 1 < len(toks) and toks[i + 1].lower == "of"
+    return NUMBER_UNIT_SPAN + PARTITIVE_EXTRA * partitive
 
 
 def negation_scopes(toks: list[Token]) -> list[set[str]]:
@@ -137,6 +145,8 @@ def main_verb(toks: list[Token], after: int) -> int | None:
         tok = toks[k]
         if tok.capital or tok.lower in stop or len(tok.lower) < 3 or tok.lower.endswith("ly"):
             continue
+        if tok.lower == "based" and toks[k - 1].capital:
+            continue  # "a New York-based organisation": an adjective, not the verb
         previous = toks[k - 1].lower
         if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
                 or (tok.lower.endswith("s") and not tok.lower.endswith("ss") and previous.endswith("ly"))):

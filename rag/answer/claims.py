@@ -156,7 +156,27 @@ def contains_word(word: str, vocabulary: set[str]) -> bool:
 
 
 def key_terms(toks: list[Token]) -> set[str]:
-    return {v for v, _ in number_values(toks)} | {n for n, _ in names(toks)}
+    return {v for v, _ in number_values(toks)} | {n for n, _ in names(toks)} | acronyms(toks)
+
+
+ACRONYM_JOINERS = {"of", "in", "the", "for", "and", "on", "&"}
+
+
+def acronyms(toks: list[Token]) -> set[str]:
+    """The initials of each run of capitalised words and of its leading parts ("Software in the Public
+    Interest, Inc." -> "spi", "spii"), so an answer may name a thing by the acronym where the passage
+    spells it out."""
+    stop = stopwords()
+    found, run = set(), []
+    for tok in toks + [Token("", "", False)]:
+        if tok.lower in ACRONYM_JOINERS or (tok.capital and tok.lower in stop):
+            continue
+        if tok.capital and tok.text[:1].isalpha():
+            run.append(tok.lower[0])
+            continue
+        found.update("".join(run[:n]) for n in range(2, len(run) + 1))
+        run = []
+    return found
 
 
 def term_found(term: str, window_terms: set[str], window_words: set[str]) -> bool:

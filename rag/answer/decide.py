@@ -46,9 +46,11 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     if is_refusal(answer):
         return refusal("the model found no answer in the passages")
     passages = {c.n: c.text for c in citations}
+    titles = {c.n: c.title for c in citations}
+    runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
-    kept = [s for s in (supported_sentence(text, cites, passages, embed) for text, cites in split_answer(answer))
-            if s is not None]
+    kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles)
+                        for text, cites in split_answer(answer)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
     if not answers_question(question, [s.text for s in kept], embed):
@@ -56,24 +58,71 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     return Decision(" ".join(s.text for s in kept), kept, False)
 
 
-def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed) -> AnswerSentence | None:
+def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,
+                       runs: dict[int, tuple[list[int], str]] | None = None,
+                       titles: dict[int, str] | None = None) -> AnswerSentence | None:
     """The sentence cited to the passages that support it, or None when none does.
 
     Each cited passage is checked on its own and only those that back the sentence stay cited. A
     small model often puts the wrong number on a right sentence ("General Brown Jr. [2]" where
     passage 1 says it), so a sentence its own citations do not support is cited to the first other
-    passage that does; one citing several passages may be backed by them together."""
+    passage that does; one citing several passages may be backed by them together, and a passage
+    together with the passages it continues in its document (`runs`: "Debian 9 Stretch …" in one,
+    "this release dropped powerpc" in the next)."""
     claim = strip_citations(text)
+    titles = titles or {}
+
+    def supports(numbers: list[int], texts: list[str] | None = None) -> bool:
+        return verify_sentence(claim, texts or [passages[n] for n in numbers], embed,
+                               [titles.get(n, "") for n in numbers]).supported
+
     cited = [n for n in cites if n in passages]
     others = [n for n in sorted(passages) if n not in cited]
     for group in (cited, others):
-        alone = [n for n in group if verify_sentence(claim, [passages[n]], embed).supported]
+        alone = [n for n in group if supports([n])]
         if alone:
             return AnswerSentence(with_citations(claim, alone if group is cited else alone[:1]),
                                   alone if group is cited else alone[:1], True)
-    if len(cited) > 1 and verify_sentence(claim, [passages[n] for n in cited], embed).supported:
+    if len(cited) > 1 and supports(cited):
         return AnswerSentence(with_citations(claim, cited), cited, True)
+    for n in cited + others:
+        numbers, joined = (runs or {}).get(n, ([n], ""))
+        if len(numbers) > 1 and supports(numbers[:1], [joined]):
+            return AnswerSentence(with_citations(claim, numbers), numbers, True)
     return None
+
+
+RUN_GAP_CHARS = 200  # passages of one document this close together are read as one text
+
+
+def contiguous_runs(citations: list[Citation]) -> dict[int, tuple[list[int], str]]:
+    """For each passage that continues or is continued by another of the same document (overlapping,
+    or at most RUN_GAP_CHARS apart), the numbers of that run in document order and its joined text."""
+    by_source: dict[str, list[Citation]] = {}
+    for c in citations:
+        by_source.setdefault(c.source, []).append(c)
+    runs: dict[int, tuple[list[int], str]] = {}
+    for group in by_source.values():
+        group.sort(key=lambda c: c.start)
+        current = [group[0]]
+        for c in group[1:] + [None]:
+            if c is not None and c.start <= current[-1].end + RUN_GAP_CHARS:
+                current.append(c)
+                continue
+            if len(current) > 1:
+                entry = ([x.n for x in current], joined_text(current))
+                runs.update({x.n: entry for x in current})
+            current = [c] if c is not None else []
+    return runs
+
+
+def joined_text(run: list[Citation]) -> str:
+    """The run's passages as one text, overlaps counted once."""
+    text, end = run[0].text, run[0].end
+    for c in run[1:]:
+        text += c.text[max(0, end - c.start):] if c.start < end else "\n" + c.text
+        end = max(end, c.end)
+    return text
 
 
 def with_citations(claim: str, numbers: list[int]) -> str:

@@ -122,7 +122,23 @@ def mentions(noun: str, toks: list[Token]) -> bool:
     return noun in PEOPLE and bool(words & PEOPLE or any(n.endswith(("ans", "ese")) for n, _ in names(toks)))
 
 
+QUESTION_PARTS = re.compile(r",?\s+and\s+(?=(?:until |since |for )?(?:what|who|whom|when|where|why|how|which)\b)", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """"How old was he, and when did he stop leading?" -> its two questions."""
+    parts = [part.strip() for part in QUESTION_PARTS.split(question) if part.strip()]
+    # "…, and why?" adds to the first question; it cannot stand on its own (any "for" would answer it).
+    return [parts[0]] + [p for p in parts[1:] if len(p.split()) >= 3] if parts else []
+
+
 def answers_question(question: str, answer_sentences: list[str], embed: Embed) -> bool:
+    """The answer answers the question, or at least one part of a question that asks two things
+    (the user is shown what the passages support, not a refusal of the whole)."""
+    return any(answers_part(part, answer_sentences, embed) for part in question_parts(question) or [question])
+
+
+def answers_part(question: str, answer_sentences: list[str], embed: Embed) -> bool:
     """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …),
     about what was asked (the question's verb, counted noun or asked attribute, when it has one)."""
     plain = [s for s in map(sentence_text, answer_sentences) if s]

@@ -38,6 +38,7 @@ SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage
 ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
 TOPIC_SENTENCES = 2
+LABEL_WORDS = 8               # a list entry's label ("Debian 2.1 Slink (March 9th, 1999)") is this short
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Verdict:
 
 
 LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
+SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
 ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
 
 
@@ -63,11 +65,17 @@ def passage_sentences(passage: str) -> list[str]:
     for start, end in sentence_spans(passage):
         piece = passage[start:end].strip()
         if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()
-                       or LIST_NUMBER.fullmatch(merged[-1])):
+                       or LIST_NUMBER.fullmatch(merged[-1]) or wrapped_line(merged[-1])):
             merged[-1] += " " + piece
         else:
             merged.append(piece)
     return merged or [passage]
+
+
+def wrapped_line(text: str) -> bool:
+    """A long line without a sentence end: the source broke the line mid-sentence (HTML keeps its
+    line breaks), so the next line continues it. Short ones are headings and bylines."""
+    return not SENTENCE_END.search(text) and len(text.split()) > LABEL_WORDS
 
 
 def heading(passage: str) -> str:
@@ -80,19 +88,32 @@ def heading(passage: str) -> str:
     return ""
 
 
-def owned_windows(passages: Sequence[str]) -> list[tuple[str, int]]:
+def owned_windows(passages: Sequence[str]) -> list[tuple[str, int, str]]:
     """Each passage sentence and each pair of neighbours (an answer sentence often merges two),
-    with the index of the passage it comes from."""
+    with the index of the passage it comes from and the label it stands under."""
     units = []
     for owner, passage in enumerate(passages):
         sents = passage_sentences(passage)
-        units.extend((text, owner) for text in sents)
-        units.extend((f"{a} {b}", owner) for a, b in zip(sents, sents[1:]))
+        labels = standing_labels(sents)
+        units.extend((text, owner, label) for text, label in zip(sents, labels))
+        units.extend((f"{a} {b}", owner, label) for a, b, label in zip(sents, sents[1:], labels))
     return units
 
 
+def standing_labels(sents: list[str]) -> list[str]:
+    """For each sentence, the last label opening it or a sentence before it ("Debian 9 Stretch (June
+    17th, 2017): …" heads every sentence of that entry of a list, which later say "this release")."""
+    labels, current = [], ""
+    for sent in sents:
+        first_line = sent.split("\n", 1)[0]
+        if ": " in first_line and len(first_line.split(": ", 1)[0].split()) <= LABEL_WORDS:
+            current = first_line.split(": ", 1)[0]
+        labels.append(current)
+    return labels
+
+
 def windows(passages: Sequence[str]) -> list[str]:
-    return [text for text, _ in owned_windows(passages)]
+    return [text for text, _, _ in owned_windows(passages)]
 
 
 def context_tokens(passage: str) -> list[Token]:
@@ -106,7 +127,7 @@ def context_tokens(passage: str) -> list[Token]:
     return tokens(heading(passage)) + tokens(topic)
 
 
-def align(sentence_toks: list[Token], units: list[tuple[str, int]], sims: np.ndarray,
+def align(sentence_toks: list[Token], units: list[tuple[str, int, str]], sims: np.ndarray,
           context: list[list[Token]]) -> int:
     """The window that restates the sentence: among those near the best similarity, the one holding
     most of the sentence's names and numbers."""
@@ -114,8 +135,8 @@ def align(sentence_toks: list[Token], units: list[tuple[str, int]], sims: np.nda
     best = float(sims.max())
 
     def rank(i: int) -> tuple[float, float]:
-        text, owner = units[i]
-        utoks = tokens(text) + context[owner]
+        text, _, _ = units[i]
+        utoks = tokens(text) + context[i]
         uterms, uwords = key_terms(utoks), {t.lower for t in utoks}
         covered = sum(term_found(t, uterms, uwords) for t in terms)
         return covered - 0.5 * (len(text) > 400), float(sims[i])
@@ -148,29 +169,34 @@ def sentence_text(sentence: str) -> str:
     return re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
 
 
-def verify_sentence(sentence: str, passages: list[str], embed: Embed) -> Verdict:
-    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call."""
+def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Sequence[str] = ()) -> Verdict:
+    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call. `titles`, one
+    per passage when known: its document's title, which every passage of the document is about
+    ("Social Contract": "Version 1.1 ratified on April 26, 2004")."""
     plain = sentence_text(sentence)
+    titles = list(titles) + [""] * (len(passages) - len(titles))
+    titles = [t for p, t in zip(passages, titles) if p.strip()]
     passages = [p for p in passages if p.strip()]
     units = owned_windows(passages)
     if not plain:
         return Verdict(True, 1.0, ())
     if not units:
         return Verdict(False, 0.0, ("no cited passage",))
-    vectors = as_matrix(embed([plain] + [text for text, _ in units]))
+    vectors = as_matrix(embed([plain] + [text for text, _, _ in units]))
     sims = vectors[1:] @ vectors[0]
     best = float(sims.max())
     if best < UNRELATED_SIMILARITY:
         return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
-    context = [context_tokens(p) for p in passages]
+    passage_context = [context_tokens(p) + tokens(title) for p, title in zip(passages, titles)]
+    context = [passage_context[owner] + tokens(label) for _, owner, label in units]
     stoks = tokens(plain)
     k = align(stoks, units, sims, context)
-    window, owner = units[k]
+    window, owner, _ = units[k]
     wtoks = tokens(window)
-    reasons = (missing_terms(stoks, wtoks, passages[owner], context[owner]) + number_subjects(stoks, wtoks)
+    reasons = (missing_terms(stoks, wtoks, passages[owner], context[k]) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
-    score = soft_score(float(sims[k]), stoks, wtoks)
+    score = soft_score(float(sims[k]), stoks, wtoks + context[k])
     if score < SUPPORT_THRESHOLD:
         reasons.append(f"weak match with the passage (score {score:.2f})")
     if reasons:

@@ -1,0 +1,82 @@
+"""What the verifier reads around a window (issue 10): labels of list entries, the document's title,
+passages that continue each other, lines wrapped mid-sentence, acronyms, partitive numbers, and
+questions that ask two things. Real packaged embedder; texts as the debian-history corpus has them."""
+from __future__ import annotations
+
+from rag.answer.decide import contiguous_runs, decide, joined_text
+from rag.answer.relevance import answers_question, question_parts
+from rag.answer.results import Citation
+from rag.answer.verify import caching, passage_sentences, standing_labels, verify_sentence
+from rag.embedding import Embedder
+
+STRETCH = ("Debian 9 Stretch (June 17th, 2017): Named for the toy rubber octopus with suction cups on its eight "
+           "arms. This release brought hardened compiler flags and a new mechanism (needrestart) to detect "
+           "sub-systems which had to be restarted. Support for the powerpc architecture was dropped in this "
+           "release, whileas the mips64el architecture was introduced.")
+HACKED = ("4.13.7. November 2003: Several Debian servers hacked\n"
+          "Starting 17:00 UTC on November 19th, 2003, four of the project's main\n"
+          "Web servers for bug tracking, mailing lists, security and Web searches\n"
+          "have been\ncompromised. The services were taken down for inspection.")
+SPI = ("Debian motivated the formation of Software in the Public Interest, Inc., a New York-based non-profit "
+       "organization. It provides a mechanism by which the Debian Project may accept contributions.")
+RATIFIED = "   Version 1.1 ratified on April 26, 2004. Supersedes Version 1.0 ratified\n   on July 5, 1997."
+
+
+def embed():
+    return caching(Embedder().texts)
+
+
+def cite(n: int, text: str, source: str = "doc.txt", start: int = 0, title: str = "Doc") -> Citation:
+    return Citation(n=n, id=f"c{n}", source=source, title=title, start=start, end=start + len(text), text=text,
+                    score=1.0)
+
+
+def test_a_list_entry_label_heads_the_sentences_after_it():
+    sents = passage_sentences(STRETCH)
+    assert standing_labels(sents)[-1] == "Debian 9 Stretch (June 17th, 2017)"
+    assert verify_sentence("Debian 9 Stretch dropped powerpc.", [STRETCH], embed()).supported
+    # the label is the only place the release is named: another release is still refused
+    assert not verify_sentence("Debian 10 Buster dropped powerpc.", [STRETCH], embed()).supported
+
+
+def test_a_line_wrapped_mid_sentence_is_read_as_one_sentence():
+    assert any("four of the project's main Web servers" in " ".join(s.split()) for s in passage_sentences(HACKED))
+    assert verify_sentence("Four servers got hacked in 2003.", [HACKED], embed()).supported
+    assert not verify_sentence("Five servers got hacked in 2003.", [HACKED], embed()).supported
+
+
+def test_an_acronym_matches_the_name_it_abbreviates():
+    verdict = verify_sentence("SPI is a New York-based non-profit organization.", [SPI], embed())
+    assert verdict.supported, verdict.reasons
+    assert not verify_sentence("FSF is a New York-based non-profit organization.", [SPI], embed()).supported
+
+
+def test_the_document_title_is_context_for_every_passage():
+    sentence = "The social contract was ratified on April 26, 2004."
+    assert not verify_sentence(sentence, [RATIFIED], embed()).supported
+    assert verify_sentence(sentence, [RATIFIED], embed(), ["Debian Social Contract"]).supported
+
+
+def test_passages_that_continue_each_other_are_read_together():
+    head = "Debian 9 Stretch (June 17th, 2017): Named for the toy rubber octopus. This release brought hardened "
+    tail = "compiler flags. Support for the powerpc architecture was dropped in this release."
+    first, second = cite(2, head + "compiler flags.", start=100), cite(1, tail, start=100 + len(head))
+    runs = contiguous_runs([second, first, cite(3, "Unrelated text.", source="other.txt")])
+    assert runs[1][0] == [2, 1] and 3 not in runs
+    assert joined_text([first, second]) == head + tail
+    result = decide("Which release dropped powerpc?", "[1] Debian 9 Stretch dropped powerpc.", [second, first],
+                    Embedder())
+    assert not result.refused and result.sentences[0].citations == [2, 1]
+    far = cite(1, tail, start=100 + len(head) + 5000)
+    assert decide("Which release dropped powerpc?", "[1] Debian 9 Stretch dropped powerpc.", [far, first],
+                  Embedder()).refused  # far apart in the document: "this release" may be another one
+
+
+def test_a_question_that_asks_two_things_is_answered_by_either_part():
+    assert question_parts("how old was he when he died, and when did he stop leading Debian?") == [
+        "how old was he when he died", "when did he stop leading Debian?"]
+    assert question_parts("How many Russians were arrested, and why?") == ["How many Russians were arrested"]
+    question = "where was Bruce Perens working, and what organisation did he help create?"
+    assert answers_question(question, ["He helped create Software in the Public Interest [2]."], embed())
+    assert not answers_question("How many Russians were arrested, and why?",
+                                ["The arrests were made for reasons of security [1]."], embed())
