@@ -24,6 +24,8 @@ class Question:
     keywords: list[list[str]] = field(default_factory=list)
     kind: str = ""  # optional label (single-fact, follow-up, ...): the report breaks scores down by it
     generated: bool = False  # written by `python -m eval generate` (an LLM), not by a person
+    # A follow-up's referent: the rewritten question must name one of these ("he" -> "Langley").
+    resolves: list[str] = field(default_factory=list)
 
 
 def _string_list(value, what: str, where: str) -> list[str]:
@@ -66,6 +68,7 @@ def parse_question(obj, where: str, fallback_id: str) -> Question:
         history=_string_list(obj.get("history"), "history", where),
         keywords=_keyword_groups(obj.get("keywords"), where),
         kind=str(obj.get("kind") or ""), generated=generated,
+        resolves=_string_list(obj.get("resolves"), "resolves", where),
     )
 
 

@@ -170,6 +170,12 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def names_referent(question: str, referents: Sequence[str]) -> float:
+    """1.0 when the question names one of the referents (case and spacing aside), else 0.0."""
+    text = f" {' '.join(WORD.findall(normalize(question)))} "
+    return float(any(f" {' '.join(WORD.findall(normalize(r)))} " in text for r in referents))
+
+
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))

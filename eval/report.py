@@ -13,7 +13,7 @@ RETRIEVAL_COLUMNS = [("hit@1", "hit@1"), ("hit@3", "hit@3"), ("hit@5", "hit@5"),
 ANSWER_COLUMNS = [("keyword", "keyword acc."), ("token_f1", "token F1"), ("semantic", "semantic sim."),
                   ("citation_validity", "citation validity"), ("support_rate", "support rate"),
                   ("refusal_precision", "refusal P"), ("refusal_recall", "refusal R"),
-                  ("false_refusal_rate", "false refusals")]
+                  ("false_refusal_rate", "false refusals"), ("rewrite", "follow-ups resolved")]
 LATENCY_COLUMNS = [("retrieve_s_p50", "retrieve p50"), ("retrieve_s_p95", "retrieve p95"),
                    ("first_token_s_p50", "1st token p50"), ("first_token_s_p95", "1st token p95"),
                    ("total_s_p50", "total p50"), ("total_s_p95", "total p95")]
@@ -70,7 +70,7 @@ def summary_table(run: dict) -> str:
                                    + [LATENCY_COLUMNS[0], LATENCY_COLUMNS[4], LATENCY_COLUMNS[5]])]
     short = {"evidence_recall@5": "evRec@5", "citation_validity": "cit.ok", "refusal_precision": "refP", "refusal_recall": "refR",
              "false_refusal_rate": "falseRef", "retrieve_s_p50": "ret p50 s", "total_s_p50": "tot p50 s",
-             "total_s_p95": "tot p95 s", "token_f1": "F1", "semantic": "sim", "keyword": "kw"}
+             "total_s_p95": "tot p95 s", "token_f1": "F1", "semantic": "sim", "keyword": "kw", "rewrite": "resolved"}
     width = max([len(n) for n in run["configs"]] + [13])
     head = f"{'configuration':<{width}} " + " ".join(f"{short.get(k, k):>9}" for k in keys)
     lines = [head, "-" * len(head)]

@@ -98,7 +98,7 @@ def hit_record(hit, relevant_ids: set[str]) -> dict:
 def new_record(q: Question, config: EvalConfig) -> dict:
     return {"id": q.id, "kind": q.kind, "config": config.name, "question": q.question, "history": q.history,
             "answerable": q.answerable, "gold_answer": q.answer, "evidence": q.evidence,
-            "keywords": q.keywords, "standalone_question": None, "answer": None, "refused": None,
+            "keywords": q.keywords, "resolves": q.resolves, "standalone_question": None, "answer": None, "refused": None,
             "citations": [], "sentences": [], "retrieved": [], "relevant_in_index": 0, "evidence_found": [],
             "timings": {}, "llm": None, "error": None}
 

@@ -59,8 +59,15 @@ def add_semantic_similarity(records: list[dict], embed: Callable[[list[str]], li
         r["scores"]["semantic"] = metrics.cosine(vectors[2 * i], vectors[2 * i + 1])
 
 
+def rewrite_scores(record: dict) -> dict:
+    """A follow-up is resolved when its rewritten question names its referent (the `resolves` field)."""
+    if not record.get("resolves") or not record.get("history") or record.get("standalone_question") is None:
+        return {}
+    return {"rewrite": metrics.names_referent(record["standalone_question"], record["resolves"])}
+
+
 def score_record(record: dict) -> dict:
-    record["scores"] = {**retrieval_scores(record), **answer_scores(record)}
+    record["scores"] = {**retrieval_scores(record), **answer_scores(record), **rewrite_scores(record)}
     return record
 
 

@@ -68,7 +68,8 @@ def test_question_file_loads_with_the_eval_reader(questions):
 
 def test_question_schema(questions):
     for q in questions:
-        assert set(q) == QUESTION_FIELDS, q["id"]
+        assert set(q) - {"resolves"} == QUESTION_FIELDS, q["id"]
+        assert ("resolves" in q) == bool(q["history"]), q["id"]  # every follow-up names its referent
         assert isinstance(q["answerable"], bool) and q["question"].strip()
         assert all(isinstance(h, str) and h.strip() for h in q["history"])
         assert all(isinstance(g, list) and g and all(isinstance(s, str) and s for s in g) for g in q["keywords"])

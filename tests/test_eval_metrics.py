@@ -193,3 +193,15 @@ def test_faq_page_removes_question_headings_and_keeps_answers_as_evidence():
     assert [q.question for q in questions] == ["How do I count lines?"]  # "See perlfaq5." is too short
     assert metrics.normalize(questions[0].evidence[0]) in metrics.normalize(text)
     assert questions[0].id == "perlfaqX-001"
+
+
+def test_a_follow_up_is_resolved_when_its_rewrite_names_the_referent():
+    from eval.scoring import rewrite_scores
+
+    assert metrics.names_referent("Where did Langley serve?", ["Langley"]) == 1.0
+    assert metrics.names_referent("Who hosted the first master.debian.org server?", ["master.debian.org"]) == 1.0
+    assert metrics.names_referent("What were they suspected of?", ["Russians"]) == 0.0
+    assert metrics.names_referent("Where is Langleyville?", ["Langley"]) == 0.0  # whole words only
+    record = {"history": ["Who is the commander?"], "resolves": ["Langley"], "standalone_question": "Who is he?"}
+    assert rewrite_scores(record) == {"rewrite": 0.0}
+    assert rewrite_scores({**record, "resolves": []}) == {}  # not annotated: not scored
