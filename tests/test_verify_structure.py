@@ -80,3 +80,13 @@ def test_a_question_that_asks_two_things_is_answered_by_either_part():
     assert answers_question(question, ["He helped create Software in the Public Interest [2]."], embed())
     assert not answers_question("How many Russians were arrested, and why?",
                                 ["The arrests were made for reasons of security [1]."], embed())
+
+
+def test_a_sentence_that_stops_before_its_citation_is_dropped():
+    from rag.answer.decide import unfinished
+
+    assert unfinished("The article was translated by [2].") and unfinished("The leader then was [3].")
+    assert not unfinished("The article was translated by Libya Review [2].")
+    passage = cite(1, "Translated by Libya Review staff. The conference was held in Gaborone.")
+    result = decide("Who translated the article?", "The article was translated by [1].", [passage], Embedder())
+    assert result.refused

@@ -50,12 +50,23 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
     kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles)
-                        for text, cites in split_answer(answer)) if s is not None]
+                        for text, cites in split_answer(answer) if not unfinished(text)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
     if not answers_question(question, [s.text for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
     return Decision(" ".join(s.text for s in kept), kept, False)
+
+
+# A sentence that stops on one of these before its citation left out what it was about to say: "The
+# article was translated by [2].", "The leader then was [3]." (the model put the marker for the name).
+UNFINISHED_ENDINGS = {"by", "was", "were", "is", "are", "the", "a", "an", "of", "to", "in", "and", "or", "as", "from",
+                      "with", "at", "for", "on", "that", "which", "who", "be", "been", "its", "their", "his", "her"}
+
+
+def unfinished(sentence: str) -> bool:
+    words = re.findall(r"[A-Za-z']+", strip_citations(sentence))
+    return bool(words) and words[-1].lower() in UNFINISHED_ENDINGS
 
 
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,
