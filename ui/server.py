@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from rag.config import Settings
 from ui.app import CSS, build_app, theme
 from ui.hosts import host_check_app_kwargs
+from ui.openai_api import build_openai_app
 from ui.session import launch_auth
 
 
@@ -35,6 +36,14 @@ def _hold_index_while_served(demo, settings: Settings) -> None:
     demo.close = close_and_release
 
 
+def app_kwargs(demo, settings: Settings) -> dict:
+    """The FastAPI arguments for the app Gradio builds: the Host check in front, and the OpenAI-compatible
+    API mounted at /v1 (FastAPI's `routes` argument: in place before the server takes its first request)."""
+    from starlette.routing import Mount
+
+    return host_check_app_kwargs(settings) | {"routes": [Mount("/v1", app=build_openai_app(demo.rag_app))]}
+
+
 def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: bool = False):
     auth = launch_auth(settings)
     _hold_index_while_served(demo, settings)
@@ -42,7 +51,7 @@ def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: b
                        prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
                        max_file_size=int(settings.upload_limit_mb * 1e6), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
-                       mcp_server=False, enable_monitoring=False, app_kwargs=host_check_app_kwargs(settings))
+                       mcp_server=False, enable_monitoring=False, app_kwargs=app_kwargs(demo, settings))
 
 
 @contextmanager
