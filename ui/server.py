@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from rag.config import Settings
 from ui.app import CSS, build_app, theme
 from ui.hosts import host_check_app_kwargs
-from ui.openai_api import build_openai_app
 from ui.session import launch_auth
 
 
@@ -40,6 +39,8 @@ def app_kwargs(demo, settings: Settings) -> dict:
     """The FastAPI arguments for the app Gradio builds: the Host check in front, and the OpenAI-compatible
     API mounted at /v1 (FastAPI's `routes` argument: in place before the server takes its first request)."""
     from starlette.routing import Mount
+
+    from ui.openai_api import build_openai_app
 
     return host_check_app_kwargs(settings) | {"routes": [Mount("/v1", app=build_openai_app(demo.rag_app))]}
 
