@@ -1,6 +1,7 @@
 """Saved conversations in a real browser (Debian chromium through Playwright): an answer is saved,
 the server restarts on the same index, the reloaded page reopens the conversation with its answer
-and sources, exports it as Markdown, renames and deletes it; another browser sees none of it."""
+and sources, continues it with a follow-up, exports it as Markdown, renames and deletes it; another
+browser sees none of it."""
 from __future__ import annotations
 
 import shutil
@@ -43,6 +44,12 @@ def saved_titles(page) -> list[str]:
     return titles
 
 
+def exported(page) -> str:
+    with page.expect_download() as download:
+        page.locator("#rag-export").click()
+    return open(download.value.path(), encoding="utf-8").read()
+
+
 def test_a_conversation_survives_a_restart_and_exports(tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -79,10 +86,18 @@ def test_a_conversation_survives_a_restart_and_exports(tmp_path):
             first.wait_for()
             assert SOURCE in first.locator(".rag-file").inner_text()
 
-            with page.expect_download() as download:
-                page.locator("#rag-export").click()
-            markdown = open(download.value.path(), encoding="utf-8").read()
+            # The reopened conversation goes on: a follow-up is answered from it and saved into it.
+            follow = ask(page, "Where did that meeting take place?")
+            assert "Gaborone" in follow or "Botswana" in follow
+            # The save and the new export file follow the answer's last repaint: poll for them.
+            for _ in range(20):
+                markdown = exported(page)
+                if "Where did that meeting" in markdown:
+                    break
+                page.wait_for_timeout(500)
+            assert saved_titles(page) == [title]
             assert markdown.startswith(f"# {title}\n") and f"## {QUESTION}" in markdown
+            assert "## Where did that meeting take place?" in markdown
             assert f"`{SOURCE}`" in markdown and "Langley" in markdown and "\n> " in markdown
 
             # Another browser has its own (empty) list.

@@ -100,7 +100,7 @@ def build_app(settings: Settings, retriever=None):
 
         # Each finished answer is also saved to the current conversation (ui/conversations.py).
         chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm, saved.current, saved.browser_id],
-                       outputs=[chatbot, sources, history, question, saved.current, saved.saved])
+                       outputs=[chatbot, sources, history, question, saved.current, saved.saved, saved.export])
         question.submit(conversations.respond, **chat_io, api_visibility="private")
         send.click(conversations.respond, **chat_io, api_visibility="private")
         reset = dict(fn=lambda: ([], [], render_sources([], settings), None),

@@ -69,7 +69,8 @@ class Conversations:
         demo.load(self.on_load, inputs=[p.browser_id], outputs=[p.browser_id, p.saved], **private)
         p.open.click(self.reopen, inputs=[p.saved, p.browser_id],
                      outputs=[chatbot, history, sources, p.current, p.title, p.status], **private)
-        p.rename.click(self.rename, inputs=[p.saved, p.title, p.browser_id], outputs=[p.saved, p.status], **private)
+        p.rename.click(self.rename, inputs=[p.saved, p.title, p.browser_id], outputs=[p.saved, p.status, p.export],
+                       **private)
         p.delete.click(self.delete, inputs=[p.saved, p.current, p.browser_id],
                        outputs=[p.saved, p.current, p.status], **private)
         p.saved.change(self.export_file, inputs=[p.saved, p.browser_id], outputs=[p.export], **private)
@@ -85,7 +86,7 @@ class Conversations:
         results: list = []
         outputs = None
         for outputs in self.app.respond(question, chat, history, mode, top_k, llm, results=results):
-            yield (*outputs, current, gr.skip())
+            yield (*outputs, current, gr.skip(), gr.skip())
         owner = owner_key(request.username, browser_id)
         if not results or owner is None:
             return
@@ -97,7 +98,8 @@ class Conversations:
         except sqlite3.Error as exc:  # the answer is shown; only its saving failed
             log.warning("cannot save the conversation: %s", exc)
             return
-        yield (*outputs, current, self._choices(owner, current))
+        # The export is rebuilt here too: the list's value (this conversation) may not have changed.
+        yield (*outputs, current, self._choices(owner, current), self.export_file(current, browser_id, request))
 
     def reopen(self, conversation_id, browser_id, request: gr.Request):
         owner = owner_key(request.username, browser_id)
@@ -120,8 +122,8 @@ class Conversations:
         try:
             self.store.rename(owner or "", conversation_id or "", title)
         except RagError as exc:
-            return gr.skip(), f"✗ {esc_md(str(exc))}"
-        return self._choices(owner, conversation_id), "✓ renamed"
+            return gr.skip(), f"✗ {esc_md(str(exc))}", gr.skip()
+        return self._choices(owner, conversation_id), "✓ renamed", self.export_file(conversation_id, browser_id, request)
 
     def delete(self, conversation_id, current, browser_id, request: gr.Request):
         owner = owner_key(request.username, browser_id)
