@@ -156,3 +156,26 @@ def test_api_key_setting_is_checked_and_masked(tmp_path):
     with pytest.raises(ConfigError, match="api_key must be empty, or 8 to 1000 characters"):
         make_settings(tmp_path, api_key="short")
     assert make_settings(tmp_path, api_key=KEY).as_dict()["api_key"] == "***"
+
+
+@pytest.mark.slow
+def test_local_model_streams_its_draft_then_the_checked_answer(tmp_path_factory):
+    """The packaged local model behind the API (one question; timings printed for the report)."""
+    import time
+
+    pytest.importorskip("llama_cpp")
+    with running_ui(tmp_path_factory.mktemp("openai-local"), llm="local", max_new_tokens=64) as running:
+        started, first_draft, content, draft, last = time.monotonic(), None, "", [], None
+        for part in client_for(running).chat.completions.create(
+                model="rag-local", stream=True, messages=[{"role": "user", "content": ON_TOPIC}]):
+            delta = part.choices[0].delta
+            if getattr(delta, "reasoning_content", None):
+                first_draft = first_draft or time.monotonic() - started
+                draft.append(delta.reasoning_content)
+            content += delta.content or ""
+            last = part
+        total = time.monotonic() - started
+    print(f"\nlocal model through /v1: first draft token {first_draft:.1f} s, checked answer {total:.1f} s")
+    assert len(draft) > 1 and content  # the draft streamed token by token; the checked answer followed
+    cited = {c["n"] for c in last.choices[0].delta.citations if c["cited"]}
+    assert markers(content) <= cited
