@@ -22,14 +22,17 @@ QUESTIONS = ["Where was the 2024 African Defense Chiefs Conference held?",
              "Which Russians were arrested in Tripoli?"]
 
 
-def timed(ask, rounds: int) -> float:
-    samples = []
+def timed(paths: dict, rounds: int) -> dict[str, float]:
+    """Median seconds per path; the paths take turns on each question so load on the (shared)
+    machine falls on all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(rounds):
         for question in QUESTIONS:
-            started = time.perf_counter()
-            ask(question)
-            samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+            for name, ask in paths.items():
+                started = time.perf_counter()
+                ask(question)
+                samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def streamed(client, question: str) -> None:
@@ -64,7 +67,7 @@ def main() -> None:
         }
         for ask in list(paths.values())[1:]:
             ask(QUESTIONS[0])
-        medians = {name: timed(ask, rounds) for name, ask in paths.items()}
+        medians = timed(paths, rounds)
     baseline = medians["in-process Answerer.ask (baseline)"]
     print(f"{rounds * len(QUESTIONS)} questions per path, extractive backend, median latency:")
     for name, median in medians.items():
