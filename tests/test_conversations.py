@@ -4,6 +4,7 @@ secret survives a reopen of the store."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -91,3 +92,31 @@ def test_a_newer_citation_field_is_ignored_on_reopen():
     record = answer("Q?").as_json()
     record["citations"][0]["page"] = 4  # another version stores pages
     assert result_from_json(record).citations[0].source == "lighthouse.txt"
+
+
+# --- the chat tab's handlers (ui/conversations.py) with Gradio's own Request ------------------------
+
+def test_ui_saves_per_user_and_never_shows_another_users_conversation(default_index, tmp_path):
+    import gradio as gr
+
+    from ui.conversations import Conversations
+    from ui.handlers import ChatApp
+
+    ui = Conversations(ChatApp(default_index.replace(llm="extractive")),
+                       ConversationStore(tmp_path / "conversations.sqlite"))
+    alice, bob, anonymous = gr.Request(username="alice"), gr.Request(username="bob"), gr.Request()
+    question = "Who is the commander of US Africa Command?"
+    *_, last = ui.respond(question, [], [], "", 0, "", None, "browser-1", alice)
+    chat, _sources, history, _box, current, choices, export = last
+    assert "Langley" in chat[-1]["content"] and current
+    assert choices["choices"] == [(question, current)] and export["interactive"]
+    assert Path(export["value"]).read_text(encoding="utf-8").startswith(f"# {question}\n")
+
+    # Same browser, another user (or nobody logged in): an empty list, and alice's id opens nothing.
+    for other in (bob, anonymous):
+        assert ui.on_load("browser-1", other)[1]["choices"] == []
+        assert ui.reopen(current, "browser-1", other)[-1].startswith("✗ no such conversation")
+        assert ui.delete(current, None, "browser-1", other)[-1].startswith("✗")
+    reopened_chat, pairs, panel, cid, title, status = ui.reopen(current, "browser-1", alice)
+    assert cid == current and pairs == history and "Langley" in reopened_chat[-1]["content"]
+    assert 'class="rag-source' in panel and status == ""

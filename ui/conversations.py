@@ -41,10 +41,10 @@ class Panel:
 
 
 class Conversations:
-    def __init__(self, chat_app):
+    def __init__(self, chat_app, store: ConversationStore | None = None):
         self.app = chat_app
         self.settings = chat_app.settings
-        self.store = ConversationStore.beside_index(self.settings)
+        self.store = store or ConversationStore.beside_index(self.settings)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
 
     # --- layout (inside the chat column) -------------------------------------------------------
