@@ -135,6 +135,27 @@ def test_gradio_ask_endpoint_still_answers(server):
     assert "Langley" in result["answer"] and result["citations"]
 
 
+def test_a_backend_that_is_down_is_a_503_or_an_error_event(tmp_path_factory):
+    """An LLM server that does not answer (a closed port): the plain reply is a 503 and the stream
+    ends with an error event, both in OpenAI's shape (the client raises, nothing hangs)."""
+    import openai
+
+    from tests.helpers import free_port
+
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    with running_ui(tmp_path_factory.mktemp("openai-down"), llm="openai", openai_base_url=down,
+                    request_timeout=5) as running:
+        api = client_for(running)
+        messages = [{"role": "user", "content": ON_TOPIC}]
+        with pytest.raises(openai.InternalServerError) as caught:
+            api.chat.completions.create(model="rag", messages=messages)
+        assert caught.value.status_code == 503 and "--llm extractive" in caught.value.body["message"]
+        with pytest.raises(openai.APIError, match="--llm extractive"):
+            list(api.chat.completions.create(model="rag", messages=messages, stream=True))
+        # The session's other backend still answers.
+        assert "Langley" in api.chat.completions.create(model="rag-extractive", messages=messages).choices[0].message.content
+
+
 @pytest.mark.parametrize("overrides, header, refused", [
     ({}, None, False),                                               # loopback: open
     ({"api_key": KEY}, None, True),                                  # a key, once set, is always asked

@@ -165,26 +165,30 @@ def build_openai_app(chat_app):
         return StreamingResponse(stream_reply(question, history, session, body.model, reply_id, created),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    async def stream_reply(question, history, session, model, reply_id, created):
+    def reply_chunks(question, history, session, model, reply_id, created):
+        """The answer's SSE chunks; runs in worker threads (the pipeline's imports and work block)."""
+        answerer = chat_app.answerer(session)  # imports the pipeline first, under its lock
         from rag.answer import DoneEvent, TokenEvent
 
-        events = None
+        for event in answerer.stream(question, history=history):
+            if isinstance(event, TokenEvent):
+                yield chunk(reply_id, created, model, {"reasoning_content": event.text})
+            elif isinstance(event, DoneEvent):
+                result = event.result
+                yield chunk(reply_id, created, model, {"content": result.answer})
+                yield chunk(reply_id, created, model, {"citations": citations_of(result), "refused": result.refused},
+                            finish="stop")
+
+    async def stream_reply(question, history, session, model, reply_id, created):
         yield chunk(reply_id, created, model, {"role": "assistant", "content": ""})
+        chunks = reply_chunks(question, history, session, model, reply_id, created)
         try:
-            events = await run_in_threadpool(lambda: chat_app.answerer(session).stream(question, history=history))
-            async for event in iterate_in_threadpool(events):
-                if isinstance(event, TokenEvent):
-                    yield chunk(reply_id, created, model, {"reasoning_content": event.text})
-                elif isinstance(event, DoneEvent):
-                    result = event.result
-                    yield chunk(reply_id, created, model, {"content": result.answer})
-                    yield chunk(reply_id, created, model, {"citations": citations_of(result), "refused": result.refused},
-                                finish="stop")
+            async for text in iterate_in_threadpool(chunks):
+                yield text
         except Exception as exc:  # the status line is sent already: the error travels as an event
             yield sse(answer_error(exc).body())
         finally:
-            if events is not None:
-                await run_in_threadpool(events.close)  # a client gone mid-answer releases the model's lock
+            await run_in_threadpool(chunks.close)  # a client gone mid-answer releases the model's lock
         yield "data: [DONE]\n\n"
 
     return app
