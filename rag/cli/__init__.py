@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
     p.set_defaults(func=cmd_chat)
 
-    p = common(sub.add_parser("serve", help="start the chat UI in the browser"))
+    p = common(sub.add_parser("serve", help="start the chat UI in the browser, with the OpenAI-compatible "
+                                            "API under /v1"))
     p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: 7860)")
     p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")
