@@ -74,7 +74,8 @@ def serve(settings: Settings) -> int:
     demo = build_app(settings)
     print(f"Starting the chat UI on http://{settings.host}:{settings.port} (Ctrl-C stops it)", file=sys.stderr)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
-    print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port}", file=sys.stderr)
+    print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port} "
+          f"(OpenAI-compatible API: http://{settings.host}:{settings.port}/v1)", file=sys.stderr)
     # Models load once the page is up, so they never delay it; a question asked meanwhile just waits.
     threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
     try:
