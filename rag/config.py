@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     auth_user: str = ""
     auth_password: str = Field("", repr=False)
     allow_open: Flag = False
+    # The bearer token the OpenAI-compatible API (/v1) asks for; empty = none (loopback or an open
+    # server only, see ui/session.api_access)
+    api_key: str = Field("", repr=False, pattern=r"^(|\S{8,1000})$",
+                         description="empty, or 8 to 1000 characters without spaces")
     upload_max_mb: Positive = 20.0
     # Host names (comma-separated) the UI answers to besides the bound address, localhost and
     # 127.0.0.1/::1; any other Host header is refused (DNS rebinding). "*" switches the check off
@@ -187,7 +191,7 @@ class Settings(BaseSettings):
         return shown
 
 
-SECRETS = ("auth_password", "openai_api_key")
+SECRETS = ("auth_password", "openai_api_key", "api_key")
 
 
 # --- errors: one line naming each bad setting and what it accepts ----------------------------------

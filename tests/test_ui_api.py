@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rag.errors import ConfigError, InputError
@@ -295,3 +296,14 @@ def test_a_password_protects_the_app_and_its_api(tmp_path_factory):
             Client(url, verbose=False).predict("Who is Langley?", api_name="/ask")
         result = Client(url, auth=("alice", "s3cret"), verbose=False).predict("Who is Langley?", api_name="/ask")
         assert "error" not in result
+        # The OpenAI-compatible API has no login of its own: without RAG_API_KEY it stays closed.
+        assert httpx.get(url + "v1/models").status_code == 401
+
+
+def test_openai_api_on_loopback_needs_no_key(server):
+    from openai import OpenAI
+
+    api = OpenAI(base_url=server[0] + "v1", api_key="anything", max_retries=0)
+    assert "rag" in [m.id for m in api.models.list()]
+    reply = api.chat.completions.create(model="rag", messages=[{"role": "user", "content": ON_TOPIC}])
+    assert "Langley" in reply.choices[0].message.content and reply.choices[0].message.citations

@@ -47,7 +47,10 @@ def build_app(settings: Settings, retriever=None):
     """The Blocks app, not launched. `retriever` lets a caller share one already opened."""
     import gradio as gr
 
+    from ui.conversations import Conversations
+
     app = ChatApp(settings, retriever)
+    conversations = Conversations(app)
     suffixes = sorted(SUPPORTED_SUFFIXES)
     with gr.Blocks(title="Ask your documents", fill_width=True) as demo:
         gr.Markdown("## Ask your documents\nAnswers come only from the indexed files; every claim cites "
@@ -70,6 +73,7 @@ def build_app(settings: Settings, retriever=None):
                                               step=1, label="Passages (top-k)")
                             llm = gr.Dropdown(session_backends(settings), value=settings.llm, label="Answering backend")
                         clear = gr.Button("New conversation", size="sm")
+                    saved = conversations.panel()
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(render_sources([], settings), elem_id="rag-sources", js_on_load=None)
@@ -94,11 +98,13 @@ def build_app(settings: Settings, retriever=None):
                     remove = gr.Button("Remove and re-index", variant="stop")
                     reindex = gr.Button("Re-index the corpus folder (picks up files copied there)", size="sm")
 
-        chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm], outputs=[chatbot, sources, history, question])
-        question.submit(app.respond, **chat_io, api_visibility="private")
-        send.click(app.respond, **chat_io, api_visibility="private")
-        reset = dict(fn=lambda: ([], [], render_sources([], settings)), outputs=[chatbot, history, sources],
-                     api_visibility="private")
+        # Each finished answer is also saved to the current conversation (ui/conversations.py).
+        chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm, saved.current, saved.browser_id],
+                       outputs=[chatbot, sources, history, question, saved.current, saved.saved, saved.export])
+        question.submit(conversations.respond, **chat_io, api_visibility="private")
+        send.click(conversations.respond, **chat_io, api_visibility="private")
+        reset = dict(fn=lambda: ([], [], render_sources([], settings), None),
+                     outputs=[chatbot, history, sources, saved.current], api_visibility="private")
         clear.click(**reset)
         chatbot.clear(**reset)  # the chat's own trash icon must forget the history too, not just the bubbles
         doc_out = [status, table, chosen]
@@ -106,6 +112,7 @@ def build_app(settings: Settings, retriever=None):
         remove.click(app.remove, inputs=[chosen], outputs=doc_out, api_name="remove")
         reindex.click(app.reindex, outputs=doc_out, api_name="reindex")
         demo.load(app.refresh, outputs=[table, chosen], api_visibility="private")
+        conversations.wire(demo, saved, chatbot, history, sources)
         gr.api(app.ask, api_name="ask")
         gr.api(app.documents, api_name="documents")
     demo.queue(default_concurrency_limit=CONCURRENCY)

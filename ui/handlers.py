@@ -77,8 +77,9 @@ class ChatApp:
             log.warning("warm-up failed: %s", exc)
 
     # --- chat ------------------------------------------------------------------------------------
-    def respond(self, question, chat, history, mode, top_k, llm):
-        """Generator: stream one answer into the chat and its sources into the panel."""
+    def respond(self, question, chat, history, mode, top_k, llm, results: list | None = None):
+        """Generator: stream one answer into the chat and its sources into the panel; the finished
+        AnswerResult is appended to `results` when given (saved conversations, ui/conversations.py)."""
         import_pipeline()
         from rag.answer import DoneEvent, SourcesEvent, TokenEvent
 
@@ -108,6 +109,8 @@ class ChatApp:
                     result = event.result
                     chat[-1] = {"role": "assistant", "content": render_answer(result)}
                     history.append((question, result.answer))
+                    if results is not None:
+                        results.append(result)
                     note = "No passage of the documents answers this question." if result.refused else ""
                     yield chat, render_sources(result.citations, self.settings, note, quotes_by_citation(result)), history, ""
         except RagError as exc:

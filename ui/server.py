@@ -35,6 +35,16 @@ def _hold_index_while_served(demo, settings: Settings) -> None:
     demo.close = close_and_release
 
 
+def app_kwargs(demo, settings: Settings) -> dict:
+    """The FastAPI arguments for the app Gradio builds: the Host check in front, and the OpenAI-compatible
+    API mounted at /v1 (FastAPI's `routes` argument: in place before the server takes its first request)."""
+    from starlette.routing import Mount
+
+    from ui.openai_api import build_openai_app
+
+    return host_check_app_kwargs(settings) | {"routes": [Mount("/v1", app=build_openai_app(demo.rag_app))]}
+
+
 def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: bool = False):
     auth = launch_auth(settings)
     _hold_index_while_served(demo, settings)
@@ -42,7 +52,7 @@ def launch(demo, settings: Settings, prevent_thread_lock: bool = False, quiet: b
                        prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=False,
                        max_file_size=int(settings.upload_limit_mb * 1e6), show_error=True,
                        theme=theme(), css=CSS, footer_links=["api"], ssr_mode=False, pwa=False,
-                       mcp_server=False, enable_monitoring=False, app_kwargs=host_check_app_kwargs(settings))
+                       mcp_server=False, enable_monitoring=False, app_kwargs=app_kwargs(demo, settings))
 
 
 @contextmanager
@@ -64,7 +74,8 @@ def serve(settings: Settings) -> int:
     demo = build_app(settings)
     print(f"Starting the chat UI on http://{settings.host}:{settings.port} (Ctrl-C stops it)", file=sys.stderr)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
-    print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port}", file=sys.stderr)
+    print(f"ready in {time.perf_counter() - started:.1f} s: http://{settings.host}:{settings.port} "
+          f"(OpenAI-compatible API: http://{settings.host}:{settings.port}/v1)", file=sys.stderr)
     # Models load once the page is up, so they never delay it; a question asked meanwhile just waits.
     threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
     try:

@@ -2,6 +2,7 @@
 client posts, and the per-session choices layered on the server's settings."""
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 
@@ -32,6 +33,24 @@ def launch_auth(settings: Settings) -> tuple[str, str] | None:
         f"refusing to serve on {settings.host} without a password: anyone on the network could read and "
         "change your documents. Set RAG_AUTH_USER and RAG_AUTH_PASSWORD, or pass --allow-open "
         "(RAG_ALLOW_OPEN=1) to accept an open server.")
+
+
+def api_denial(settings: Settings, authorization: str | None) -> str | None:
+    """Why a request to the OpenAI-compatible API (/v1) is refused, or None when it may proceed.
+
+    The UI's rules with a bearer key in place of the login: a key, once set, is always required;
+    a server with a login and no key keeps its API closed; otherwise loopback or --allow-open is open.
+    """
+    if settings.api_key:
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.api_key.encode()):
+            return None
+        return "missing or wrong API key: send the server's RAG_API_KEY as 'Authorization: Bearer <key>'"
+    if settings.auth_user:
+        return "this server asks for a login: set RAG_API_KEY on the server and send it as a bearer token"
+    if is_loopback(settings.host) or settings.allow_open:
+        return None
+    return f"the API on {settings.host} needs a key: set RAG_API_KEY (or RAG_ALLOW_OPEN=1 for an open server)"
 
 
 # --- conversation helpers -----------------------------------------------------------------------

@@ -70,7 +70,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.cli.answer import ask
 
-    return ask(_settings_from(args), args.question, as_json=args.json, k=args.k)
+    return ask(_settings_from(args), args.question, as_json=args.json, k=args.k, as_markdown=args.markdown)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -129,7 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, metavar="N",
                    help="passages to answer from and show (default: answer_passages, 3)")
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument("--markdown", action="store_true",
+                        help="print the question, answer and quoted sources as Markdown")
     p.set_defaults(func=cmd_ask)
 
     p = common(sub.add_parser("chat", help="interactive conversation in the terminal"))
@@ -137,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=RETRIEVAL_MODES, help="retrieval mode")
     p.set_defaults(func=cmd_chat)
 
-    p = common(sub.add_parser("serve", help="start the chat UI in the browser"))
+    p = common(sub.add_parser("serve", help="start the chat UI in the browser, with the OpenAI-compatible "
+                                            "API under /v1"))
     p.add_argument("--host", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: 7860)")
     p.add_argument("--llm", choices=LLM_BACKENDS, help="answering backend (default: local)")

@@ -15,7 +15,7 @@ EXIT_WORDS = {"exit", "quit", ":q"}
 
 
 def ask(settings: Settings, question: str, as_json: bool = False, out: TextIO | None = None,
-        k: int | None = None) -> int:
+        k: int | None = None, as_markdown: bool = False) -> int:
     """k: the passages to answer from and show (default: answer_passages, at most top_k)."""
     out = out or sys.stdout
     answerer = Answerer(settings)
@@ -23,6 +23,11 @@ def ask(settings: Settings, question: str, as_json: bool = False, out: TextIO | 
     if as_json:
         result = answerer.ask(query)
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False), file=out)
+        return 0
+    if as_markdown:
+        from rag.export import to_markdown
+
+        print(to_markdown([answerer.ask(query)]), end="", file=out)
         return 0
     _stream_to(answerer, query, [], out)
     return 0
