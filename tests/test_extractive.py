@@ -55,6 +55,19 @@ def test_needs_rewrite():
     assert needs_rewrite("What about Tripoli?")
     assert needs_rewrite("And Benghazi?")
     assert not needs_rewrite("Where was the 2024 African Defense Chiefs Conference held?")
+    # short and naming nothing: it continues the conversation
+    assert needs_rewrite("how many people showed up?") and needs_rewrite("was the package archive affected?")
+    assert not needs_rewrite("What is the population of Libya?")
+
+
+def test_a_rewrite_that_brings_a_name_from_nowhere_is_not_used():
+    from rag.answer.followup import invented_names
+
+    history = [("who wrote the debian manifesto?", ""), ("when did he start the project?", "")]
+    assert invented_names("Which university did Debian founder Linus Torvalds attend?",
+                          "which university was he at back then?", history)
+    assert not invented_names("How many people attended DebConf5?", "how many people showed up?",
+                              [("where was debconf5?", "DebConf5 was held in Espoo [1].")])
 
 
 def test_heuristic_rewrite_carries_the_previous_question_and_names():

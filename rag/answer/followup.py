@@ -17,12 +17,25 @@ such same former latter""".split())
 FOLLOW_UP_OPENERS = ("and ", "what about", "how about", "also", "why?", "why not", "when?", "where?")
 
 
+ELLIPTICAL_WORDS = 8  # a question this short that names nothing ("how many people showed up?") continues one
+
+
 def needs_rewrite(question: str) -> bool:
-    """Does the question lean on earlier turns? Pronouns, "what about …" openers, or very short."""
+    """Does the question lean on earlier turns? Pronouns, "what about …" openers, very short, or short
+    without a name or number of its own ("was the package archive affected?")."""
     words = WORD.findall(question.lower())
     if len(words) <= 2:
         return True
-    return bool(ANAPHORA & set(words)) or question.lower().lstrip().startswith(FOLLOW_UP_OPENERS)
+    if ANAPHORA & set(words) or question.lower().lstrip().startswith(FOLLOW_UP_OPENERS):
+        return True
+    return len(words) <= ELLIPTICAL_WORDS and not names_and_numbers(question.strip()[1:])
+
+
+def invented_names(rewrite: str, question: str, history: list[tuple[str, str]]) -> set[str]:
+    """Names and numbers the rewrite brings that neither the question nor the conversation holds: a
+    small model fills a gap from its own memory ("Debian founder Linus Torvalds")."""
+    said = " ".join([question] + [text for turn in history for text in turn]).lower()
+    return {n for n in names_and_numbers(rewrite) if n not in said}
 
 
 def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:

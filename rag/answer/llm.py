@@ -16,7 +16,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from rag.answer.followup import clean_rewrite, heuristic_rewrite
+from rag.answer.followup import clean_rewrite, heuristic_rewrite, invented_names
 from rag.answer.prompts import answer_messages, condense_messages
 from rag.config import Settings
 from rag.errors import BackendError, short_error
@@ -71,7 +71,10 @@ class LLMGenerator:
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         raw = self.complete(condense_messages(question, history[-3:]), REWRITE_MAX_TOKENS)
-        return clean_rewrite(raw) or heuristic_rewrite(question, history)
+        rewritten = clean_rewrite(raw)
+        if rewritten and not invented_names(rewritten, question, history[-3:]):
+            return rewritten
+        return heuristic_rewrite(question, history)
 
     def stream(self, question: str, passages: list, embedder=None) -> Iterator[str]:
         """Answer text deltas for the question over the numbered passages (Citation objects)."""
