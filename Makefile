@@ -83,6 +83,7 @@ eval-external: install
 
 bench: install-local
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_embed.py
 	$(BIN)/python bench/bench_answer.py
 
 reliability: install-local
