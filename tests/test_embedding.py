@@ -75,7 +75,7 @@ def test_onnx_vectors_agree_with_torch(settings, texts, torch_vectors):
     assert cos.min() >= 0.999
     cos = (fp32.embed(questions, 32) * torch_questions).sum(axis=1)
     assert cos.min() >= 0.999
-    int8 = embed_documents(chunks, settings)  # documents: int8 weights
+    int8 = embed_documents(chunks, settings.replace(embed_int8=True))  # documents: int8 weights
     cos = (int8 * torch_chunks).sum(axis=1)
     # Measured: mean 0.994, worst 0.977 (a short chunk); retrieval hit@5 is compared in the README.
     assert cos.mean() >= 0.99 and cos.min() >= 0.97, (cos.min(), cos.mean())
@@ -93,12 +93,12 @@ def test_vectors_keep_order_and_unit_length(settings):
 def test_index_records_its_embedder_and_refuses_another(settings):
     ingest(settings, show_progress=False)
     store = Store(settings)
-    assert store.embedder_record() == embedder_name(settings) == "minilm-l6-v2/onnx-int8"
+    assert store.embedder_record() == embedder_name(settings) == "minilm-l6-v2/onnx"
     question = "Where was the conference held?"
     # The same model through torch (or a server announcing it) reads the same index.
     assert Retriever(settings.replace(embed="torch")).search(question, k=3)
     other = settings.replace(embed="openai", embed_openai_model="nomic-embed-text")
-    with pytest.raises(BackendError, match="built by the embedder minilm-l6-v2/onnx-int8.*--rebuild"):
+    with pytest.raises(BackendError, match="built by the embedder minilm-l6-v2/onnx.*--rebuild"):
         Retriever(other).search(question, k=3)
     with pytest.raises(BackendError, match="built by the embedder"):
         ingest(other, show_progress=False)
@@ -113,7 +113,7 @@ def test_rebuild_replaces_a_foreign_embedder(settings):
         ingest(settings, show_progress=False)
     report = ingest(settings, rebuild=True, show_progress=False)
     assert report.chunks_added == report.chunks_total > 0
-    assert Store(settings).embedder_record() == "minilm-l6-v2/onnx-int8"
+    assert Store(settings).embedder_record() == "minilm-l6-v2/onnx"
 
 
 def test_index_without_a_record_counts_as_torch(settings):
