@@ -36,6 +36,12 @@ $(STAMP)-deps: $(STAMP)-torch pyproject.toml
 	$(PIP) -e ".[test]"
 	touch $@
 
+# The embedding model exported to ONNX (fp32 and int8) into .models/, checked against the torch
+# vectors: ingestion and queries then run on ONNX Runtime without importing torch.
+$(STAMP)-onnx: $(STAMP)-deps
+	$(BIN)/rag model export-onnx
+	touch $@
+
 $(STAMP)-llama: $(STAMP)-deps
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) llama-cpp-python==0.3.36
 	$(PIP) -e ".[local]"
@@ -50,8 +56,8 @@ $(STAMP)-model: $(STAMP)-model-parts $(STAMP)-llama
 	$(BIN)/rag model install
 	touch $@
 
-install: $(STAMP)-deps
-install-local: $(STAMP)-model
+install: $(STAMP)-deps $(STAMP)-onnx
+install-local: install $(STAMP)-model
 
 ingest: install
 	$(BIN)/rag ingest
@@ -77,6 +83,7 @@ eval-external: install
 
 bench: install-local
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_embed.py
 	$(BIN)/python bench/bench_answer.py
 
 reliability: install-local

@@ -221,7 +221,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         reject_answer_overrides(configs)
     base = base_settings(args)
     # One vector cache for the whole sweep: each question is embedded once for all configurations.
-    shared = Embedder() if args.cache_query_embeddings else None
+    shared = Embedder(base) if args.cache_query_embeddings else None
     started = time.perf_counter()
     results: dict[str, dict] = {}
     judges: dict[Path, object] = {}

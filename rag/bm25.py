@@ -59,10 +59,19 @@ def _stemmer():
 def _stopwords() -> frozenset[str]:
     """NLTK's English list as llama-index bundles it (179 words). It drops question words ("how",
     "what", "can", "my") that bm25s's 33-word Lucene list keeps: on the external sets, BM25 MRR@5
-    0.449 against 0.402 (averaged over perlfaq, debian-faq, privoxy-faq)."""
-    from llama_index.core.utils import globals_helper
+    0.449 against 0.402 (averaged over perlfaq, debian-faq, privoxy-faq).
 
-    return frozenset(globals_helper.stopwords)
+    Read from the file llama-index bundles rather than through `globals_helper.stopwords`, which
+    imports nltk (with scipy and scikit-learn: ~2 s of a cold `rag search`) to read the same list."""
+    import llama_index.core
+
+    bundled = Path(llama_index.core.__file__).parent / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english"
+    try:
+        return frozenset(bundled.read_text(encoding="utf-8").split())
+    except OSError:  # a llama-index release that moved the file: the slow way still works
+        from llama_index.core.utils import globals_helper
+
+        return frozenset(globals_helper.stopwords)
 
 
 def identifier_tokens(text: str) -> list[str]:

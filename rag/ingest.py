@@ -16,7 +16,7 @@ from pathlib import Path
 from rag import bm25
 from rag.chunking import chunk_text
 from rag.config import Settings
-from rag.embedding import embed_texts
+from rag.embedding import check_index, claim_index, embed_documents
 from rag.errors import InputError
 from rag.loaders import SUPPORTED_SUFFIXES, LoadedDocument, UnreadableFile, load_document
 from rag.locks import ChromaIngestLock, IngestFileLock
@@ -248,7 +248,7 @@ def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, repo
             writing = None
             while (batch := handover.get()) is not None:
                 texts = [t for p in batch for t in p.embed_texts]
-                vectors = embed_texts(texts, settings.embed_batch_size)
+                vectors = embed_documents(texts, settings)
                 if writing is not None:
                     writing.result()
                 writing = writer.submit(_write_batch, store, batch, vectors, progress)
@@ -306,7 +306,10 @@ def _ingest_locked(store: Store, settings: Settings, rebuild: bool, show_progres
     from tqdm import tqdm
 
     files = scan_corpus(settings.corpus_dir, report)
+    if not rebuild:
+        check_index(store, settings)  # before anything is deleted; a rebuild may change the embedder
     todo = _reconcile(store, files, rebuild, report)
+    claim_index(store, settings)
     with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
         _run_pipeline(store, todo, settings, report, progress)
     records = store.file_records()

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from rag import bm25
 from rag.config import Settings
-from rag.embedding import Embedder
+from rag.embedding import Embedder, check_index
 from rag.errors import BackendError
 from rag.query import Query
 from rag.store import Store, chroma_errors
@@ -73,10 +73,12 @@ class Retriever:
                 self._bm25_signature = signature
 
     def dense(self, question: str, n: int, embedder: Embedder | None = None) -> list[Hit]:
-        vector = (embedder or Embedder()).query(question).tolist()
         with chroma_errors(self.settings):
             if self.store.chunks.count() == 0:
                 return []
+            check_index(self.store, self.settings)
+        vector = (embedder or Embedder(self.settings)).query(question).tolist()
+        with chroma_errors(self.settings):
             got = self.store.chunks.query(query_embeddings=[vector], n_results=n,
                                           include=["documents", "metadatas", "distances"])
         # A chunk deleted by another process can still be in this process's vector index while its

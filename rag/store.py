@@ -1,7 +1,8 @@
 """Chroma, embedded or client/server, holding two collections.
 
 - `<name>`: one record per chunk (our own embeddings; the collection has no embedding function).
-- `<name>__files`: one record per ingested file (hash, chunk count, title, time). A file's record
+- `<name>__files`: one record per ingested file (hash, chunk count, title, time), plus the embedder
+  that built the index and, during an ingest on a Chroma server, its lock. A file's record
   is written after all its chunks and removed before any of them, so a crash at any moment leaves
   a state the next ingest can see and repair. Keeping it in Chroma, not on local disk, means every
   client of a Chroma server sees the same corpus state.
@@ -19,6 +20,9 @@ from rag.config import Settings
 from rag.errors import BackendError, RagError
 
 FILES_SUFFIX = "__files"
+# The manifest also holds which embedder built the index (rag.embedding.check_index). A record, not
+# collection metadata: Chroma's modify() replaces the whole metadata and clients cache it.
+EMBEDDER_RECORD = "embedder"
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,17 @@ class Store:
         return {m["source"]: FileRecord(m["source"], m["file_hash"], int(m["chunks"]), m.get("title", ""),
                                         float(m.get("ingested_at", 0.0)))
                 for m in got["metadatas"] or [] if "source" in m}
+
+    @property
+    def where(self) -> str:
+        return _where(self.settings)[0]
+
+    def embedder_record(self) -> str | None:
+        got = self.files.get(ids=[EMBEDDER_RECORD], include=["metadatas"])
+        return (got["metadatas"] or [{}])[0].get("embedder") if got["ids"] else None
+
+    def put_embedder_record(self, name: str) -> None:
+        self.files.upsert(ids=[EMBEDDER_RECORD], embeddings=[[1.0]], metadatas=[{"embedder": name}])
 
     def put_file_record(self, record: FileRecord) -> None:
         # A 1-dimensional placeholder vector: Chroma stores no record without an embedding.

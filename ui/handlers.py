@@ -31,7 +31,7 @@ def import_pipeline() -> None:
     Every handler that reaches the pipeline calls this first; after the first call it is a no-op.
     """
     with _PIPELINE_IMPORT_LOCK:
-        import llama_index.embeddings.huggingface  # noqa: F401
+        import rag.embedding  # noqa: F401
         import rag.answer  # noqa: F401  (prompts, citations, extractive, retrieve)
         import rag.ingest  # noqa: F401
         from rag import bm25
@@ -71,7 +71,7 @@ class ChatApp:
             from rag.embedding import embed_query
 
             self.retriever.refresh()
-            embed_query("warm up")
+            embed_query("warm up", self.settings)
             self.answerer(self.settings).generator.warm_up()  # loads the local model now, not on the first question
         except Exception as exc:  # the first question will report the same problem properly
             log.warning("warm-up failed: %s", exc)

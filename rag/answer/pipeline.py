@@ -81,7 +81,7 @@ class Answerer:
 
     def stream(self, question: str | Query, history: list[tuple[str, str]] = ()) -> Iterator[Event]:
         query = question if isinstance(question, Query) else self.query(question)
-        run = _Run(query=query, embedder=self._embedder or Embedder())
+        run = _Run(query=query, embedder=self._embedder or Embedder(self.settings))
         self.generator.warm_up()  # load (or fail) before any work, so errors come first
         run.standalone = query.with_text(self.standalone_question(query.text, list(history)))
         run.lap("rewrite_s")

