@@ -114,10 +114,8 @@ def answer_error(exc: Exception) -> ApiError:
     return ApiError(500, f"internal error ({type(exc).__name__}); see the server log", kind="server_error")
 
 
-def build_openai_app(chat_app):
-    """The FastAPI app to mount at /v1; `chat_app` is the UI's ChatApp (shared retriever and settings)."""
-    settings = chat_app.settings
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error in OpenAI's shape, whatever raised it."""
 
     @app.exception_handler(ApiError)
     async def api_error(_request, exc: ApiError):
@@ -135,6 +133,41 @@ def build_openai_app(chat_app):
     async def http_error(_request, exc: HTTPException):
         return JSONResponse(ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code)).body(),
                             status_code=exc.status_code)
+
+
+def reply_chunks(chat_app, question, history, session, model, reply_id, created):
+    """The answer's SSE chunks; runs in worker threads (the pipeline's imports and work block)."""
+    answerer = chat_app.answerer(session)  # imports the pipeline first, under its lock
+    from rag.answer import DoneEvent, TokenEvent
+
+    for event in answerer.stream(question, history=history):
+        if isinstance(event, TokenEvent):
+            yield chunk(reply_id, created, model, {"reasoning_content": event.text})
+        elif isinstance(event, DoneEvent):
+            result = event.result
+            yield chunk(reply_id, created, model, {"content": result.answer})
+            yield chunk(reply_id, created, model, {"citations": citations_of(result), "refused": result.refused},
+                        finish="stop")
+
+
+async def stream_reply(chat_app, question, history, session, model, reply_id, created):
+    yield chunk(reply_id, created, model, {"role": "assistant", "content": ""})
+    chunks = reply_chunks(chat_app, question, history, session, model, reply_id, created)
+    try:
+        async for text in iterate_in_threadpool(chunks):
+            yield text
+    except Exception as exc:  # the status line is sent already: the error travels as an event
+        yield sse(answer_error(exc).body())
+    finally:
+        await run_in_threadpool(chunks.close)  # a client gone mid-answer releases the model's lock
+    yield "data: [DONE]\n\n"
+
+
+def build_openai_app(chat_app):
+    """The FastAPI app to mount at /v1; `chat_app` is the UI's ChatApp (shared retriever and settings)."""
+    settings = chat_app.settings
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    add_error_handlers(app)
 
     def authorized(request: Request) -> None:
         denial = api_denial(settings, request.headers.get("authorization"))
@@ -162,33 +195,7 @@ def build_openai_app(chat_app):
             except Exception as exc:
                 raise answer_error(exc) from None
             return completion(result, body.model, reply_id, created)
-        return StreamingResponse(stream_reply(question, history, session, body.model, reply_id, created),
+        return StreamingResponse(stream_reply(chat_app, question, history, session, body.model, reply_id, created),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-    def reply_chunks(question, history, session, model, reply_id, created):
-        """The answer's SSE chunks; runs in worker threads (the pipeline's imports and work block)."""
-        answerer = chat_app.answerer(session)  # imports the pipeline first, under its lock
-        from rag.answer import DoneEvent, TokenEvent
-
-        for event in answerer.stream(question, history=history):
-            if isinstance(event, TokenEvent):
-                yield chunk(reply_id, created, model, {"reasoning_content": event.text})
-            elif isinstance(event, DoneEvent):
-                result = event.result
-                yield chunk(reply_id, created, model, {"content": result.answer})
-                yield chunk(reply_id, created, model, {"citations": citations_of(result), "refused": result.refused},
-                            finish="stop")
-
-    async def stream_reply(question, history, session, model, reply_id, created):
-        yield chunk(reply_id, created, model, {"role": "assistant", "content": ""})
-        chunks = reply_chunks(question, history, session, model, reply_id, created)
-        try:
-            async for text in iterate_in_threadpool(chunks):
-                yield text
-        except Exception as exc:  # the status line is sent already: the error travels as an event
-            yield sse(answer_error(exc).body())
-        finally:
-            await run_in_threadpool(chunks.close)  # a client gone mid-answer releases the model's lock
-        yield "data: [DONE]\n\n"
 
     return app
