@@ -93,8 +93,11 @@ def clip_title(title: str) -> tuple[str, int]:
     return "", 0
 
 
-def chunk_text(text: str, title: str, chunk_size: int, overlap: int) -> list[Chunk]:
+def chunk_text(text: str, title: str, chunk_size: int, overlap: int, boundaries: list[int] = ()) -> list[Chunk]:
+    """`boundaries`: offsets no chunk runs across (section starts); a chunk ends before the next one
+    and the next chunk starts at it, without overlap. Without them (.txt) chunking is by size alone."""
     embed_title, title_tokens = clip_title(title)
+    boundaries = sorted(boundaries)
     # Word-piece counts add up across whitespace, so title + passage + [CLS]/[SEP] stays in the window.
     budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - title_tokens)
     units = _units(text, budget)
@@ -102,7 +105,8 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int) -> list[Chu
     i = 0
     while i < len(units):
         j, tokens = i, 0
-        while j < len(units) and tokens + units[j].tokens <= budget:
+        limit = _next_boundary(boundaries, units[i].start)
+        while j < len(units) and tokens + units[j].tokens <= budget and (j == i or units[j].start < limit):
             tokens += units[j].tokens
             j += 1
         start, end = units[i].start, units[j - 1].end
@@ -111,6 +115,9 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int) -> list[Chu
         chunks.append(Chunk(len(chunks), start, end, passage, embed_text))
         if j >= len(units):
             break
+        if units[j].start >= limit:  # a new section: it starts afresh, nothing carried over
+            i = j
+            continue
         # Step back over whole sentences worth at most `overlap` tokens, always moving forward.
         back, carried = j, 0
         while back - 1 > i and carried + units[back - 1].tokens <= overlap:
@@ -118,3 +125,10 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int) -> list[Chu
             carried += units[back].tokens
         i = back
     return chunks
+
+
+def _next_boundary(boundaries: list[int], offset: int) -> float:
+    from bisect import bisect_right
+
+    at = bisect_right(boundaries, offset)
+    return boundaries[at] if at < len(boundaries) else float("inf")

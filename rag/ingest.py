@@ -18,6 +18,7 @@ from rag.chunking import chunk_text
 from rag.config import Settings
 from rag.embedding import check_index, claim_index, embed_documents
 from rag.errors import InputError
+from rag.formats.structure import chunk_location
 from rag.loaders import SUPPORTED_SUFFIXES, LoadedDocument, UnreadableFile, load_document
 from rag.locks import ChromaIngestLock, IngestFileLock
 from rag.store import FileRecord, Store, chroma_errors
@@ -148,7 +149,7 @@ class _Pending:
 
 def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
     doc = load_document(f.path, settings.max_file_bytes)
-    chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap, doc.layout.boundaries)
     if not chunks:
         raise UnreadableFile("no text in the file")
     base = {"source": f.source, "file_name": f.path.name, "title": doc.title, "file_hash": f.file_hash, **doc.metadata}
@@ -157,7 +158,8 @@ def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
         ids=[chunk_id(f.source, f.file_hash, c.index) for c in chunks],
         texts=[c.text for c in chunks],
         embed_texts=[c.embed_text for c in chunks],
-        metadatas=[base | {"start": c.start, "end": c.end, "chunk": c.index} for c in chunks],
+        metadatas=[base | {"start": c.start, "end": c.end, "chunk": c.index}
+                   | chunk_location(doc.layout, doc.title, c.start, c.end) for c in chunks],
     )
 
 

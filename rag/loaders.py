@@ -8,14 +8,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 from rag.errors import InputError
+from rag.formats.markup import HtmlError, html_structure, markdown_headings, nest, rst_headings
+from rag.formats.office import read_docx, read_pptx
+from rag.formats.other import read_csv, read_epub
+from rag.formats.pdf import NoTextLayer, read_pdf
+from rag.formats.structure import Layout
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
 HTML_SUFFIXES = {".html", ".htm"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+ARCHIVE_SUFFIXES = {".docx", ".pptx", ".epub"}  # zip files: their expansion is checked before parsing
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | ARCHIVE_SUFFIXES | {".pdf", ".csv"}
 
 
 @dataclass
@@ -23,6 +28,7 @@ class LoadedDocument:
     text: str
     title: str
     metadata: dict[str, str] = field(default_factory=dict)
+    layout: Layout = field(default_factory=Layout)  # pages and sections, for formats that have them
 
 
 class UnreadableFile(InputError):
@@ -36,28 +42,63 @@ def load_document(path: Path, max_bytes: int) -> LoadedDocument:
     if size > max_bytes:
         raise UnreadableFile(f"too large ({size / 1e6:.1f} MB; limit {max_bytes / 1e6:.0f} MB, setting max_file_mb)")
     suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
+    if suffix in ARCHIVE_SUFFIXES:
+        check_archive_expansion(path, max_bytes)
     if suffix in TEXT_SUFFIXES:
         text = _decode(path.read_bytes())
-    elif suffix in HTML_SUFFIXES:
-        html = _decode(path.read_bytes())
-        text, html_title = html_to_text(html)
-        return _finish(path, text, html_title)
-    elif suffix == ".pdf":
-        text = _read_with_llama_reader(path, "PDFReader")
-    elif suffix == ".docx":
-        check_archive_expansion(path, max_bytes)
-        text = _read_with_llama_reader(path, "DocxReader")
-    else:
-        raise UnreadableFile(f"unsupported file type {suffix or '(none)'}")
-    return _finish(path, text, None)
+        headings = rst_headings(text) if suffix == ".rst" else markdown_headings(text) if suffix != ".txt" else []
+        return _finish(path, text, None, Layout(sections=nest(headings)))
+    if suffix == ".csv":
+        text, sections = read_csv(_decode(path.read_bytes()))
+        return _finish(path, text, title_from_name(path), Layout(sections=sections))
+    try:
+        return _read_parsed(path, suffix)
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # parsers raise anything from struct errors to KeyError on corrupt files
+        raise UnreadableFile(f"cannot parse {suffix} file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
 
 
-def _finish(path: Path, text: str, known_title: str | None) -> LoadedDocument:
+def _read_parsed(path: Path, suffix: str) -> LoadedDocument:
+    if suffix in HTML_SUFFIXES:
+        try:
+            text, html_title, headings = html_structure(_decode(path.read_bytes()))
+        except HtmlError as exc:
+            raise UnreadableFile(str(exc)) from None
+        return _finish(path, text, html_title, Layout(sections=nest(headings)))
+    if suffix == ".pdf":
+        try:
+            text, layout, pdf_title = read_pdf(path)
+        except NoTextLayer as exc:
+            raise UnreadableFile(str(exc)) from None
+        return _finish(path, text, pdf_title, layout)
+    if suffix == ".docx":
+        try:
+            text, docx_title, headings = read_docx(path)
+        except Exception:  # python-docx needs a complete package; docx2txt reads the text of a partial one
+            return _finish(path, _read_docx_text_only(path), None)
+        return _finish(path, text, docx_title, Layout(sections=nest(headings)))
+    if suffix == ".pptx":
+        text, headings = read_pptx(path)
+        return _finish(path, text, None, Layout(sections=nest(headings)))
+    text, book_title, sections = read_epub(path)
+    return _finish(path, text, book_title, Layout(sections=sections))
+
+
+def _read_docx_text_only(path: Path) -> str:
+    from llama_index.readers.file import DocxReader
+
+    return "\n\n".join(d.text.strip() for d in DocxReader().load_data(file=path) if d.text.strip())
+
+
+def _finish(path: Path, text: str, known_title: str | None, layout: Layout | None = None) -> LoadedDocument:
     if not text.strip():
         raise UnreadableFile("no text in the file")
     meta = extract_metadata(text)
     title = known_title or markdown_heading(text) or first_title_line(text) or title_from_name(path)
-    return LoadedDocument(text=text, title=title, metadata=meta)
+    return LoadedDocument(text=text, title=title, metadata=meta, layout=layout or Layout())
 
 
 def _decode(data: bytes) -> str:
@@ -92,58 +133,12 @@ def check_archive_expansion(path: Path, max_bytes: int) -> None:
                              f"{limit / 1e6:.0f} MB and {ARCHIVE_MAX_RATIO} times, setting max_file_mb)")
 
 
-def _read_with_llama_reader(path: Path, reader_name: str) -> str:
-    # llama-index's file readers (pypdf, docx2txt underneath); one Document per PDF page.
-    from llama_index.readers.file import DocxReader, PDFReader
-
-    reader = {"PDFReader": PDFReader, "DocxReader": DocxReader}[reader_name]()
-    try:
-        documents = reader.load_data(file=path)
-    except Exception as exc:  # readers raise anything from struct errors to KeyError on corrupt files
-        raise UnreadableFile(f"cannot parse {path.suffix} file ({type(exc).__name__}: {exc})") from None
-    return "\n\n".join(doc.text.strip() for doc in documents if doc.text.strip())
-
-
-class _TextExtractor(HTMLParser):
-    SKIP = {"script", "style", "noscript", "template", "head"}
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title_parts: list[str] = []
-        self._stack: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        self._stack.append(tag)
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._stack:
-            while self._stack and self._stack.pop() != tag:
-                pass
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if "title" in self._stack:
-            self.title_parts.append(data)
-        elif not self.SKIP.intersection(self._stack):
-            self.parts.append(data)
-
-
 def html_to_text(html: str) -> tuple[str, str | None]:
-    """Visible text of an HTML page (scripts and styles dropped) and its <title>."""
-    parser = _TextExtractor()
+    """Visible text of an HTML page (scripts and styles dropped, tables as Markdown) and its <title>."""
     try:
-        parser.feed(html)
-        parser.close()
-    except AssertionError as exc:  # html.parser asserts on some malformed markup ("<![abc]>")
-        raise UnreadableFile(f"malformed HTML ({exc or 'the parser gave up'})") from None
-    text = re.sub(r"[ \t\r\f\v]+", " ", "".join(parser.parts))
-    text = re.sub(r"\s*\n\s*", "\n", text).strip()
-    title = " ".join("".join(parser.title_parts).split()) or None
+        text, title, _ = html_structure(html)
+    except HtmlError as exc:
+        raise UnreadableFile(str(exc)) from None
     return text, title
 
 

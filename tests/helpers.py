@@ -58,14 +58,17 @@ def make_big_corpus(target: Path, files: int = 24) -> None:
 
 
 @contextmanager
-def running_ui(tmp: Path, extra_files: dict[str, str] | None = None, **overrides):
+def running_ui(tmp: Path, extra_files: dict[str, str | bytes] | None = None, **overrides):
     """Ingest a copy of the default corpus, launch the app on a free loopback port, yield (url, settings)."""
     from rag.ingest import ingest
     from ui.server import serving
 
     shutil.copytree(DEFAULT_CORPUS, tmp / "corpus")
-    for name, text in (extra_files or {}).items():
-        (tmp / "corpus" / name).write_text(text, encoding="utf-8")
+    for name, content in (extra_files or {}).items():
+        if isinstance(content, bytes):
+            (tmp / "corpus" / name).write_bytes(content)
+        else:
+            (tmp / "corpus" / name).write_text(content, encoding="utf-8")
     settings = make_settings(tmp, **({"llm": "extractive", "port": free_port()} | overrides))
     ingest(settings, show_progress=False)
     with serving(settings) as url:

@@ -16,7 +16,8 @@ from rag.answer.prompts import REFUSAL, answer_messages, format_passages, saniti
 from rag.errors import BackendError, InputError
 
 JSON_KEYS = {"question", "standalone_question", "answer", "refused", "citations", "sentences", "timings", "llm"}
-CITATION_KEYS = {"n", "source", "title", "start", "end", "text", "score", "supported", "cited", "id"}
+CITATION_KEYS = {"n", "source", "title", "start", "end", "page", "page_end", "heading", "text", "score", "supported",
+                 "cited", "id"}
 
 
 @pytest.fixture(scope="module")

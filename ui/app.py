@@ -40,6 +40,10 @@ details.rag-source[open] { opacity: 0.85; }
 .rag-muted { background: var(--background-fill-primary); }
 .rag-empty, .rag-note { color: var(--body-text-color-subdued); font-style: italic; padding: 8px 2px; }
 footer { display: none !important; }
+/* the PDF page viewer (issue 14) */
+details.rag-page { margin-top: 6px; font-size: 0.85em; }
+details.rag-page summary { cursor: pointer; color: var(--color-accent); }
+img.rag-page-img { display: block; width: 100%; height: auto; margin-top: 4px; border: 1px solid var(--border-color-primary); }
 """
 
 

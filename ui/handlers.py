@@ -112,7 +112,9 @@ class ChatApp:
                     if results is not None:
                         results.append(result)
                     note = "No passage of the documents answers this question." if result.refused else ""
-                    yield chat, render_sources(result.citations, self.settings, note, quotes_by_citation(result)), history, ""
+                    final_sources = render_sources(result.citations, self.settings, note, quotes_by_citation(result),
+                                                   pages=True)  # PDF page viewers: only once the answer is done
+                    yield chat, final_sources, history, ""
         except RagError as exc:
             chat[-1] = {"role": "assistant", "content": render_error(str(exc))}
             yield chat, sources_html or render_sources([], self.settings), history, ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rag.answer.results import Citation
 from rag.answer.sentences import score_sentences
 from rag.embedding import Embedder
+from rag.formats.structure import span_pages
 from rag.retrieve import Hit
 
 
@@ -29,9 +30,11 @@ def build_citations(question: str, hits: list[Hit], max_chars: int, embedder: Em
     for i, hit in enumerate(hits):
         spans = sorted((s.start, s.end, s.relevance) for s in scored if s.passage == i)
         start, end = trim_window(spans, max_chars) if spans else (0, len(hit.text))
+        page, page_end, page_offset = span_pages(hit.metadata, hit.start + start, hit.start + end)
         citations.append(Citation(n=i + 1, id=hit.id, source=hit.source, title=hit.title,
                                   start=hit.start + start, end=hit.start + end,
-                                  text=hit.text[start:end], score=float(hit.score)))
+                                  text=hit.text[start:end], score=float(hit.score), page=page, page_end=page_end,
+                                  heading=str(hit.metadata.get("heading", "")), page_offset=page_offset))
     return citations
 
 

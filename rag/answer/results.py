@@ -17,6 +17,16 @@ class Citation:
     score: float     # the retriever's score for the chunk (rrf in hybrid mode, cosine in dense, bm25)
     cited: bool = False
     supported: bool | None = None
+    page: int | None = None        # PDF page (1-based) the passage starts on; None for other formats
+    page_end: int | None = None    # the page it ends on, when that is another one
+    heading: str = ""              # "Title › Section › Subsection" for formats with headings
+    page_offset: int | None = None  # where `page` starts in the document text (for the page viewer)
+
+    def location(self) -> str:
+        """"p. 6", "pp. 6–7" or ""."""
+        if self.page is None:
+            return ""
+        return f"pp. {self.page}–{self.page_end}" if self.page_end else f"p. {self.page}"
 
 
 @dataclass
@@ -46,8 +56,8 @@ class AnswerResult:
             "standalone_question": self.standalone_question,
             "answer": self.answer,
             "refused": self.refused,
-            "citations": [{k: asdict(c)[k] for k in ("n", "source", "title", "start", "end", "text", "score",
-                                                     "supported", "cited", "id")} for c in self.citations],
+            "citations": [{k: asdict(c)[k] for k in ("n", "source", "title", "start", "end", "page", "page_end",
+                                                     "heading", "text", "score", "supported", "cited", "id")} for c in self.citations],
             "sentences": [asdict(s) for s in self.sentences],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "llm": self.llm,

@@ -55,16 +55,24 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     hits = Retriever(settings).search(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps([{k: v for k, v in h.as_dict().items() if k != "metadata"} for h in hits],
+        print(json.dumps([{k: v for k, v in h.as_dict().items() if k != "metadata"} | hit_location(h) for h in hits],
                          indent=2, ensure_ascii=False))
         return 0
     if not hits:
         print("No passages found. Is the corpus ingested? Run `rag ingest`.")
     for h in hits:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in h.scores.items())
-        print(terminal_safe(f"[{h.rank}] {h.source} ({h.title}) chars {h.start}-{h.end}  {scores}"))
+        where = hit_location(h)
+        page = f"p. {where['page']}" + (f"–{where['page_end']}" if where["page_end"] else "") + ", " if where["page"] else ""
+        print(terminal_safe(f"[{h.rank}] {h.source} ({where['heading'] or h.title}) {page}chars {h.start}-{h.end}  {scores}"))
         print("    " + terminal_safe(" ".join(h.text.split())[:400]))
     return 0
+
+
+def hit_location(hit) -> dict:
+    """The page(s) and heading path of a retrieved chunk (None / "" where the format has none)."""
+    return {"page": hit.metadata.get("page"), "page_end": hit.metadata.get("page_end"),
+            "heading": hit.metadata.get("heading", "")}
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -62,7 +62,8 @@ def format_footer(result: AnswerResult) -> str:
         lines.append("Sources:")
     for c in shown:
         mark = "" if c.supported is not False else "  [unsupported]"
-        lines.append(f"[{c.n}] {c.source} ({c.title}) chars {c.start}-{c.end}{mark}")
+        where = f"{c.location()}, " if c.page is not None else ""
+        lines.append(f"[{c.n}] {c.source} ({c.heading or c.title}) {where}chars {c.start}-{c.end}{mark}")
         lines.append("    " + " ".join(c.text.split())[:300])
     t = result.timings
     lines.append(f"({result.llm}; retrieval {t.get('retrieve_s', 0):.2f} s, first token "
