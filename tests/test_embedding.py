@@ -23,9 +23,11 @@ HEAVY = ("torch", "transformers", "sentence_transformers")
 
 
 def corpus_texts() -> tuple[list[str], list[str]]:
-    """Chunks of the default corpus and of the cached external corpora (when built), and questions."""
+    """Chunks of the default corpus, of debian-history (in the repository, so a fresh clone has them)
+    and of the cached external corpora (when built), and questions."""
     chunks = []
-    folders = [DEFAULT_CORPUS] + [REPO / ".cache" / name / "corpus" for name in ("perlfaq", "debian-faq", "privoxy-faq")]
+    folders = [DEFAULT_CORPUS, REPO / "eval" / "corpora" / "debian-history"] + [
+        REPO / ".cache" / name / "corpus" for name in ("perlfaq", "debian-faq", "privoxy-faq")]
     for folder in folders:
         files = sorted(p for p in folder.rglob("*") if p.is_file())[:3] if folder.is_dir() else []
         for path in files:
@@ -69,7 +71,7 @@ def test_word_pieces_match_the_transformers_tokenizer(texts):
 def test_onnx_vectors_agree_with_torch(settings, texts, torch_vectors):
     chunks, questions = texts
     torch_chunks, torch_questions = torch_vectors
-    assert len(chunks) > 60
+    assert len(chunks) > 20  # 29 on a fresh clone, more where the external sets are built
     fp32 = backend(settings)  # question-time work: fp32
     cos = (fp32.embed(chunks, 32) * torch_chunks).sum(axis=1)
     assert cos.min() >= 0.999
