@@ -56,7 +56,8 @@ def test_answer_carries_citations_numbered_like_its_markers(client, server):
     for n in markers(message.content):
         cited = by_n[n]
         assert cited["cited"] and (server[1].corpus_dir / cited["source"]).is_file()
-        assert set(cited) == {"n", "source", "title", "start", "end", "text", "score", "supported", "cited", "id"}
+        assert set(cited) == {"n", "source", "title", "start", "end", "text", "score", "supported", "cited", "id",
+                              "page", "page_end", "heading"}  # the fields of `rag ask --json`
     assert sorted(by_n) == list(range(1, len(by_n) + 1))
 
 
