@@ -56,7 +56,7 @@ def _stemmer():
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def english_stopwords() -> frozenset[str]:
     """NLTK's English list as llama-index bundles it (179 words). It drops question words ("how",
     "what", "can", "my") that bm25s's 33-word Lucene list keeps: on the external sets, BM25 MRR@5
     0.449 against 0.402 (averaged over perlfaq, debian-faq, privoxy-faq).
@@ -89,7 +89,7 @@ def identifier_tokens(text: str) -> list[str]:
 def analyze(text: str) -> list[str]:
     """The terms BM25 indexes and matches: identifier_tokens, stop words and 1-character tokens
     dropped, then stemmed ("installing packages" and "installed package" meet)."""
-    stop = _stopwords()
+    stop = english_stopwords()
     kept = [t for t in identifier_tokens(text) if len(t) >= MIN_TOKEN_CHARS and t not in stop]
     return _stemmer().stemWords(kept)
 

@@ -30,7 +30,7 @@ def test_stop_words_are_nltks_list():
     """Read from llama-index's bundled file (no nltk import on the query path): the same 179 words."""
     from llama_index.core.utils import globals_helper
 
-    assert bm25._stopwords() == frozenset(globals_helper.stopwords) and len(bm25._stopwords()) > 150
+    assert bm25.english_stopwords() == frozenset(globals_helper.stopwords) and len(bm25.english_stopwords()) > 150
 
 
 def test_analyzer_version_is_part_of_the_signature(monkeypatch):

@@ -44,9 +44,9 @@ class Token:
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    from llama_index.core.utils import globals_helper  # bundled NLTK list, no download
+    from rag.bm25 import english_stopwords  # the same NLTK list, read without importing nltk
 
-    return frozenset(globals_helper.stopwords) | {"would", "could", "also", "said", "says", "say"}
+    return english_stopwords() | {"would", "could", "also", "said", "says", "say"}
 
 
 def normalise(text: str) -> str:
