@@ -78,13 +78,20 @@ def wrapped_line(text: str) -> bool:
     return not SENTENCE_END.search(text) and len(text.split()) > LABEL_WORDS
 
 
+def line_label(line: str) -> str:
+    """The label opening a line ("Debian 2.1 Slink (March 9th, 1999): Named for …"), or ""."""
+    label = line.split(": ", 1)[0]
+    return label if ": " in line and len(label.split()) <= LABEL_WORDS else ""
+
+
 def heading(passage: str) -> str:
     """A passage's opening label ("Debian 2.1 Slink (March 9th, 1999):", a title line): what every
     sentence of the passage is about, so its names count in every window."""
     first_line = passage.strip().split("\n", 1)[0]
-    label = first_line.split(": ", 1)[0] if ": " in first_line else first_line
-    if len(label.split()) <= 8 and (label != first_line or not first_line.rstrip().endswith((".", "?", "!"))):
-        return label
+    if ": " in first_line:
+        return line_label(first_line)
+    if len(first_line.split()) <= LABEL_WORDS and not first_line.rstrip().endswith((".", "?", "!")):
+        return first_line
     return ""
 
 
@@ -105,9 +112,7 @@ def standing_labels(sents: list[str]) -> list[str]:
     17th, 2017): …" heads every sentence of that entry of a list, which later say "this release")."""
     labels, current = [], ""
     for sent in sents:
-        first_line = sent.split("\n", 1)[0]
-        if ": " in first_line and len(first_line.split(": ", 1)[0].split()) <= LABEL_WORDS:
-            current = first_line.split(": ", 1)[0]
+        current = line_label(sent.split("\n", 1)[0]) or current
         labels.append(current)
     return labels
 
