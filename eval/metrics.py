@@ -179,7 +179,7 @@ def names_referent(question: str, referents: Sequence[str]) -> float:
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
+    return float(dot / (na * nb)) if na and nb else 0.0  # a plain float: numpy's float32 is no JSON number
 
 
 # --- citations ----------------------------------------------------------------------------------

@@ -205,3 +205,14 @@ def test_a_follow_up_is_resolved_when_its_rewrite_names_the_referent():
     record = {"history": ["Who is the commander?"], "resolves": ["Langley"], "standalone_question": "Who is he?"}
     assert rewrite_scores(record) == {"rewrite": 0.0}
     assert rewrite_scores({**record, "resolves": []}) == {}  # not annotated: not scored
+
+
+def test_cosine_of_float32_vectors_is_a_json_number():
+    import json
+
+    import numpy as np
+
+    from eval.metrics import cosine
+
+    value = cosine(np.array([1.0, 0.0], dtype=np.float32), np.array([1.0, 1.0], dtype=np.float32))
+    assert json.loads(json.dumps({"semantic": value}, default=str))["semantic"] == pytest.approx(0.7071, abs=1e-4)
