@@ -141,6 +141,7 @@ def faq_page(html: str, page_id: str, all_questions: list[str] | None = None) ->
         if h.is_question:
             h.tag.decompose()
     segments = _segments(str(soup), len(headings))
+    _number_only_headings(soup, headings, marks)
     questions = []
     for i, end in _answer_spans(headings).items():
         answer = _collapse(" ".join(segments[i:end]))
@@ -153,6 +154,18 @@ def faq_page(html: str, page_id: str, all_questions: list[str] | None = None) ->
     for mark in marks:
         mark.decompose()
     return str(soup), questions
+
+
+def _number_only_headings(soup, headings: list[_Heading], marks: list) -> None:
+    """A removed question heading leaves its number behind as a heading ("8.2."): the answer stays a
+    section of its own under the right chapter, as it is in the real page, instead of running on
+    under the heading before it (which would give its chunks that heading's path), and no word of
+    the question is indexed."""
+    for h, mark in zip(headings, marks):
+        if h.is_question and h.number:
+            stub = soup.new_tag(f"h{h.level}")
+            stub.string = f"{h.number}."
+            mark.insert_after(stub)
 
 
 def _segments(html: str, count: int) -> list[str]:

@@ -36,10 +36,14 @@ managing its packages?"</a> for the tools.</p></div>
 </div><div class="navfooter">Chapter 9. Kernel</div></body></html>"""
 
 
-def _written(tmp_path: Path, html: str) -> str:
+def _page(tmp_path: Path, html: str) -> Path:
     page = tmp_path / "page.html"
     page.write_text(html, encoding="utf-8")
-    return normalize(load_document(page, max_bytes=1 << 20).text)
+    return page
+
+
+def _written(tmp_path: Path, html: str) -> str:
+    return normalize(load_document(_page(tmp_path, html), max_bytes=1 << 20).text)
 
 
 def test_faq_page_questions_evidence_and_removed_headings(tmp_path):
@@ -55,6 +59,10 @@ def test_faq_page_questions_evidence_and_removed_headings(tmp_path):
     assert "Too short" not in questions[1].evidence[0]
     assert "section 8.1 for the tools" in normalize(questions[1].evidence[0])  # the quoting link, cut
     assert "8.4. release notes" in text
+    # each removed question heading leaves its number, so its answer is a section of its own
+    doc = load_document(_page(tmp_path, html), max_bytes=1 << 20)
+    assert [path[-1] for _, path in doc.layout.sections] == ["Chapter 8. Package tools", "8.1.", "8.1.1. dpkg",
+                                                             "8.2.", "8.3.", "8.4. Release notes"]
     assert "prev" not in text.split() and "chapter 9" not in text  # navigation dropped
 
 
