@@ -25,10 +25,11 @@ from pathlib import Path
 from rag.store import FileRecord, Store
 
 SIGNATURE_FILE = "signature.json"
-# Metadata the lexical index and the embedder see; the rest (spans, hashes) is bookkeeping.
-SEARCHED_METADATA = ("title",)
+# Metadata the lexical index sees, like the embedder: the chunk's heading path ("Title › Section"),
+# or its title in documents without headings; the rest (spans, hashes, pages) is bookkeeping.
+SEARCHED_METADATA = ("heading", "title")
 # Part of the signature: an index built by another analyzer is rebuilt, never queried with this one.
-ANALYZER_VERSION = "stem-nltkstop-identifiers-1"
+ANALYZER_VERSION = "stem-nltkstop-identifiers-headingpath-2"
 # A word, or an identifier joined by dots or double colons (os.path.join, File::Basename).
 IDENTIFIER = re.compile(r"\w+(?:(?:\.|::)\w+)*")
 # The parts of an identifier: camelCase humps, ALLCAPS runs, digits; underscores and dots separate.
@@ -44,7 +45,7 @@ def _retriever_class():
 
 
 def corpus_signature(records: dict[str, FileRecord]) -> str:
-    lines = sorted(f"{r.source}\0{r.file_hash}\0{r.chunks}" for r in records.values())
+    lines = sorted(f"{r.source}\0{r.file_hash}\0{r.chunks}\0{r.recipe}" for r in records.values())
     return hashlib.sha256("\n".join([ANALYZER_VERSION, *lines]).encode()).hexdigest()
 
 
@@ -133,8 +134,13 @@ def chunk_node(chunk_id: str, text: str, metadata: dict):
     from llama_index.core.schema import TextNode
 
     return TextNode(id_=chunk_id, text=text, metadata=dict(metadata),
-                    excluded_embed_metadata_keys=[k for k in metadata if k not in SEARCHED_METADATA],
+                    excluded_embed_metadata_keys=[k for k in metadata if k != _searched_key(metadata)],
                     excluded_llm_metadata_keys=list(metadata))
+
+
+def _searched_key(metadata: dict) -> str:
+    """The heading path when the chunk has one (it starts with the title), else the title."""
+    return next((k for k in SEARCHED_METADATA if metadata.get(k)), "title")
 
 
 _BUILD_LOCKS: dict[str, threading.Lock] = {}

@@ -11,8 +11,12 @@ import re
 from dataclasses import dataclass
 
 from rag.embedding import MODEL_WINDOW, SPECIAL_TOKENS, token_counts
+from rag.formats.structure import HEADING_SEPARATOR, Layout, heading_path
 
-TITLE_TOKEN_BUDGET = 40
+HEADING_TOKEN_BUDGET = 48  # the heading path embedded with each chunk; 160 + 48 + 2 fits the 256 window
+# Part of every file's manifest record: a file chunked by another recipe is chunked again on the next
+# ingest (a changed RAG_CHUNK_SIZE, or a new version of this module), never mixed with today's chunks.
+CHUNKER_VERSION = "sections-headingpath-1"
 PARAGRAPH = re.compile(r"[^\n]+")
 
 
@@ -22,7 +26,7 @@ class Chunk:
     start: int
     end: int
     text: str
-    embed_text: str  # what the model sees: the title, then the passage
+    embed_text: str  # what the model and BM25 see: the heading path ("Title › Section"), then the passage
 
 
 @dataclass(frozen=True)
@@ -81,25 +85,43 @@ def _units(text: str, budget: int) -> list[_Unit]:
     return units
 
 
-def clip_title(title: str) -> tuple[str, int]:
-    """The title as embedded (at most TITLE_TOKEN_BUDGET word pieces) and its token count."""
-    words = title.split()
+def chunking_recipe(chunk_size: int, overlap: int) -> str:
+    return f"{CHUNKER_VERSION}:{chunk_size}:{overlap}"
+
+
+def _fit(text: str) -> tuple[str, int]:
+    """`text` cut at a word to at most HEADING_TOKEN_BUDGET word pieces, and its token count."""
+    words = text.split()
     while words:
         candidate = " ".join(words)
         n = token_counts([candidate])[0]
-        if n <= TITLE_TOKEN_BUDGET:
+        if n <= HEADING_TOKEN_BUDGET:
             return candidate, n
-        words = words[: max(1, len(words) * TITLE_TOKEN_BUDGET // n - 1)] if len(words) > 1 else []
+        words = words[: max(1, len(words) * HEADING_TOKEN_BUDGET // n - 1)] if len(words) > 1 else []
     return "", 0
 
 
-def chunk_text(text: str, title: str, chunk_size: int, overlap: int, boundaries: list[int] = ()) -> list[Chunk]:
-    """`boundaries`: offsets no chunk runs across (section starts); a chunk ends before the next one
-    and the next chunk starts at it, without overlap. Without them (.txt) chunking is by size alone."""
-    embed_title, title_tokens = clip_title(title)
-    boundaries = sorted(boundaries)
-    # Word-piece counts add up across whitespace, so title + passage + [CLS]/[SEP] stays in the window.
-    budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - title_tokens)
+def clip_heading(path: str) -> tuple[str, int]:
+    """The heading path as embedded and its token count. A path over the budget keeps its ends, the
+    title and the innermost section (the most specific words), before words are cut."""
+    parts = path.split(HEADING_SEPARATOR)
+    candidates = [path] + ([HEADING_SEPARATOR.join([parts[0], parts[-1]]), parts[-1]] if len(parts) > 1 else [])
+    for candidate in candidates:
+        n = token_counts([candidate])[0]
+        if n <= HEADING_TOKEN_BUDGET:
+            return candidate, n
+    return _fit(candidates[-1])
+
+
+def chunk_text(text: str, title: str, chunk_size: int, overlap: int, layout: Layout | None = None) -> list[Chunk]:
+    """Chunks of `text`, each embedded under its heading path. With a layout's sections, no chunk
+    runs across a section start: a chunk ends before it and the next chunk starts at it, without
+    overlap. Without them (.txt) chunking is by size alone, under the title."""
+    layout = layout or Layout()
+    boundaries = layout.boundaries
+    headings = {path: clip_heading(heading_path(title, path)) for path in {()} | {p for _, p in layout.sections}}
+    # Word-piece counts add up across whitespace, so heading + passage + [CLS]/[SEP] stays in the window.
+    budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - max(n for _, n in headings.values()))
     units = _units(text, budget)
     chunks: list[Chunk] = []
     i = 0
@@ -111,8 +133,8 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int, boundaries:
             j += 1
         start, end = units[i].start, units[j - 1].end
         passage = text[start:end]
-        embed_text = f"{embed_title}\n{passage}" if embed_title else passage
-        chunks.append(Chunk(len(chunks), start, end, passage, embed_text))
+        heading = headings[layout.heading_at(start)][0]
+        chunks.append(Chunk(len(chunks), start, end, passage, f"{heading}\n{passage}" if heading else passage))
         if j >= len(units):
             break
         if units[j].start >= limit:  # a new section: it starts afresh, nothing carried over

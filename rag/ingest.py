@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import bm25
-from rag.chunking import chunk_text
+from rag.chunking import chunk_text, chunking_recipe
 from rag.config import Settings
 from rag.embedding import check_index, claim_index, embed_documents
 from rag.errors import InputError
@@ -111,8 +111,9 @@ def scan_corpus(corpus: Path, report: IngestReport) -> list[CorpusFile]:
     return found
 
 
-def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: IngestReport) -> list[CorpusFile]:
-    """Decide what to (re)index and delete everything that is not part of a complete, current file."""
+def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, recipe: str, report: IngestReport) -> list[CorpusFile]:
+    """Decide what to (re)index and delete everything that is not part of a complete, current file:
+    a file is current when its content and the way it was chunked (`recipe`) are today's."""
     records = store.file_records()
     present = set(store.chunk_ids())
     current = {f.source: f for f in files}
@@ -120,7 +121,8 @@ def _reconcile(store: Store, files: list[CorpusFile], rebuild: bool, report: Ing
     todo: list[CorpusFile] = []
     for f in files:
         record = records.get(f.source)
-        if not rebuild and record and record.file_hash == f.file_hash and expected_ids(record) <= present:
+        if (not rebuild and record and record.file_hash == f.file_hash and record.recipe == recipe
+                and expected_ids(record) <= present):
             kept[f.source] = record
             report.skipped.append(f.source)
         else:
@@ -145,11 +147,12 @@ class _Pending:
     texts: list[str]
     embed_texts: list[str]
     metadatas: list[dict]
+    recipe: str  # how the file was chunked, recorded in its manifest record
 
 
 def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
     doc = load_document(f.path, settings.max_file_bytes)
-    chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap, doc.layout.boundaries)
+    chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap, doc.layout)
     if not chunks:
         raise UnreadableFile("no text in the file")
     base = {"source": f.source, "file_name": f.path.name, "title": doc.title, "file_hash": f.file_hash, **doc.metadata}
@@ -160,13 +163,14 @@ def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
         embed_texts=[c.embed_text for c in chunks],
         metadatas=[base | {"start": c.start, "end": c.end, "chunk": c.index}
                    | chunk_location(doc.layout, doc.title, c.start, c.end) for c in chunks],
+        recipe=chunking_recipe(settings.chunk_size, settings.chunk_overlap),
     )
 
 
 def _write(store: Store, pending: _Pending, vectors: list[list[float]]) -> None:
     store.add_chunks(pending.ids, vectors, pending.texts, pending.metadatas)
     store.put_file_record(FileRecord(pending.file.source, pending.file.file_hash, len(pending.ids),
-                                     pending.doc.title, time.time()))
+                                     pending.doc.title, time.time(), pending.recipe))
 
 
 def _write_batch(store: Store, batch: list[_Pending], vectors: list[list[float]], progress) -> None:
@@ -310,7 +314,7 @@ def _ingest_locked(store: Store, settings: Settings, rebuild: bool, show_progres
     files = scan_corpus(settings.corpus_dir, report)
     if not rebuild:
         check_index(store, settings)  # before anything is deleted; a rebuild may change the embedder
-    todo = _reconcile(store, files, rebuild, report)
+    todo = _reconcile(store, files, rebuild, chunking_recipe(settings.chunk_size, settings.chunk_overlap), report)
     claim_index(store, settings)
     with tqdm(total=len(todo), desc="Ingesting", unit="file", disable=not show_progress or not todo) as progress:
         _run_pipeline(store, todo, settings, report, progress)

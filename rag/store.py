@@ -32,6 +32,7 @@ class FileRecord:
     chunks: int
     title: str
     ingested_at: float
+    recipe: str = ""  # rag.chunking.chunking_recipe at ingest; "" for records written before it existed
 
 
 def _where(settings: Settings) -> tuple[str, str]:
@@ -94,7 +95,7 @@ class Store:
         got = self.files.get(include=["metadatas"])
         # Only file records: the collection also holds the ingest lock record (rag.locks.ChromaIngestLock).
         return {m["source"]: FileRecord(m["source"], m["file_hash"], int(m["chunks"]), m.get("title", ""),
-                                        float(m.get("ingested_at", 0.0)))
+                                        float(m.get("ingested_at", 0.0)), str(m.get("recipe", "")))
                 for m in got["metadatas"] or [] if "source" in m}
 
     @property
