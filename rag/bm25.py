@@ -108,19 +108,52 @@ def _analyzed_retriever(nodes: list):
     return retriever_class(existing_bm25=index)
 
 
-def search(retriever, question: str, n: int) -> list[tuple[object, float]]:
+def search(retriever, question: str, n: int, feedback: int = 0) -> list[tuple[object, float]]:
     """(node, score) pairs, best first, for the question analyzed as the indexed texts were;
-    chunks sharing no term with it are left out. Read-only, so concurrent callers are safe."""
-    from llama_index.core.vector_stores.utils import metadata_dict_to_node
-
+    chunks sharing no term with it are left out. With `feedback` > 0 the query is expanded from that
+    many best chunks first (`expanded`). Read-only, so concurrent callers are safe."""
     index = retriever.bm25
     terms = analyze(question)
     if not index.get_tokens_ids(terms):
         return []
+    found = _retrieve(retriever, terms, n if not feedback else max(n, feedback))
+    if feedback and found:
+        found = _retrieve(retriever, expanded(index, terms, [node for node, _ in found[:feedback]]), n)
+    return found[:n]
+
+
+def _retrieve(retriever, terms: list[str], n: int) -> list[tuple[object, float]]:
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    index = retriever.bm25
     ids, scores = index.retrieve([terms], k=min(n, int(index.scores["num_docs"])), show_progress=False, n_threads=0)
     # bm25s hands back the stored node dicts when the index holds its corpus, else their positions
     return [(metadata_dict_to_node(doc if isinstance(doc, dict) else retriever.corpus[int(doc)]), float(score))
             for doc, score in zip(ids[0], scores[0]) if score > 0]
+
+
+FEEDBACK_TERMS = 8  # terms added by pseudo-relevance feedback
+QUERY_WEIGHT = 2    # the question's own terms count this many times in the expanded query
+
+
+def expanded(index, terms: list[str], feedback_nodes: list) -> list[str]:
+    """Pseudo-relevance feedback (RM3-like, without a library that offers it for bm25s): the terms
+    most typical of the best chunks (share of each chunk's terms times IDF) are added to the query,
+    whose own terms are repeated to keep their weight."""
+    import math
+    from collections import Counter
+
+    vocab, indptr = index.vocab_dict, index.scores["indptr"]
+    docs = int(index.scores["num_docs"])
+    weights: Counter = Counter()
+    for node in feedback_nodes:
+        counts = Counter(analyze(node.get_content()))
+        total = sum(counts.values()) or 1
+        for term, count in counts.items():
+            if term in vocab and term not in terms:
+                df = int(indptr[vocab[term] + 1] - indptr[vocab[term]])
+                weights[term] += count / total * math.log(1 + (docs - df + 0.5) / (df + 0.5))
+    return terms * QUERY_WEIGHT + [t for t, _ in weights.most_common(FEEDBACK_TERMS)]
 
 
 def stored_signature(path: Path) -> str | None:

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     dense_weight: Positive = 2.0  # weights of each ranking in the fusion
     bm25_weight: Positive = 1.0
     candidates: Count = 30
+    # Pseudo-relevance feedback for BM25: expand the query from this many best chunks (0 = off).
+    bm25_feedback: int = Field(0, ge=0, le=20)
     reranker_path: str = ""
     # A passage whose embedding has at least this cosine with a better-ranked one is dropped from the
     # top-k (near-duplicates: the same paragraph in two files); 1.0 keeps every passage. 0.9 was the

@@ -95,7 +95,7 @@ class Retriever:
         if self._bm25 is None:
             return []
         return [_hit(node.node_id, node.get_content(), node.metadata, score, "bm25")
-                for node, score in bm25.search(self._bm25, question, n)]
+                for node, score in bm25.search(self._bm25, question, n, self.settings.bm25_feedback)]
 
     def search(self, query: Query | str, k: int | None = None, mode: str | None = None,
                embedder: Embedder | None = None) -> list[Hit]:

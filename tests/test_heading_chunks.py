@@ -98,3 +98,16 @@ def test_an_index_from_before_the_recipe_was_recorded_is_chunked_again(tmp_path)
     report = ingest(settings, show_progress=False)
     assert report.updated == ["harbour.txt"] and report.skipped == ["guide.md"]
     assert Retriever(settings).search("When does the ferry leave?", k=1, mode="hybrid")[0].source == "harbour.txt"
+
+
+def test_bm25_feedback_finds_a_passage_through_the_words_of_the_best_one(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "heron.txt").write_text("Herons\n\nThe heron nests in tall reeds along the marsh shore.\n")
+    (tmp_path / "corpus" / "egret.txt").write_text("Egrets\n\nEgrets wade in the reeds of the marsh shore at dawn.\n")
+    (tmp_path / "corpus" / "ferry.txt").write_text(OTHER)
+    settings = make_settings(tmp_path, llm="extractive")
+    ingest(settings, show_progress=False)
+    plain = Retriever(settings).lexical("heron", 5)
+    assert [h.source for h in plain] == ["heron.txt"]  # the only chunk with the word
+    expanded = Retriever(settings.replace(bm25_feedback=1)).lexical("heron", 5)
+    assert [h.source for h in expanded][:2] == ["heron.txt", "egret.txt"]  # through "reeds", "marsh", "shore"
