@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question
+from rag.answer.relevance import answers_question, unmentioned_names
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -46,6 +46,8 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     if is_refusal(answer):
         return refusal("the model found no answer in the passages")
     passages = {c.n: c.text for c in citations}
+    if unnamed := unmentioned_names(question, [f"{c.title}\n{c.text}" for c in citations]):
+        return refusal(f"the passages do not mention {', '.join(unnamed)}")
     titles = {c.n: c.title for c in citations}
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)

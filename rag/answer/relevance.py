@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (MONTHS, PLACE_PREPOSITIONS, Token, contains_word, entities, names, number_values,
-                               preposition_of, stopwords, tokens)
+from rag.answer.claims import (MONTHS, PLACE_PREPOSITIONS, Token, acronyms, contains_word, entities, names,
+                               number_values, preposition_of, stopwords, term_found, tokens)
+from rag.answer.sentences import sentence_texts
 from rag.answer.verify import Embed, as_matrix, sentence_text
 
 WH_PATTERNS = [  # (question pattern, kind of answer it needs)
@@ -42,6 +43,24 @@ IRREGULAR_BASE = {"met": "meet", "became": "become", "told": "tell", "held": "ho
                   "began": "begin", "ran": "run", "knew": "know", "thought": "think", "lost": "lose",
                   "died": "die", "sold": "sell", "bought": "buy", "built": "build", "kept": "keep", "fell": "fall"}
 ANSWER_SIMILARITY = 0.15  # below this an untyped ("what …") answer is about something else
+CODE_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)[a-z0-9]+\b")  # "debconf22", "x86": a name typed in lower case
+
+
+def unmentioned_names(question: str, passages: list[str]) -> list[str]:
+    """The question's names that no passage holds: capitalised words (not the first word, which is
+    capitalised anyway) and words with digits. A question about a thing the passages never name cannot
+    be answered from them, however close the rest of it ("Where was DebConf22?" over passages about
+    DebConf11). Acronyms are left out: users write "DPL" where the documents spell out "Project
+    Leader", often outside the passage shown; one the passages spell out counts as found anyway."""
+    toks = tokens(question)
+    wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
+    sentence_tokens = [tokens(s) for p in passages for s in sentence_texts(p)]
+    words = {t.lower for ts in sentence_tokens for t in ts}
+    terms = words.union(*({n for n, _ in names(ts)} | acronyms(ts) for ts in sentence_tokens))
+    missing = {n for n in wanted if not term_found(n, terms, words)}
+    text = " ".join(passages).lower()
+    missing |= {w for w in CODE_WORD.findall(question.lower()) if not re.search(rf"\b{w}\b", text)}
+    return sorted(missing)
 
 
 def question_type(question: str) -> str:

@@ -18,19 +18,44 @@ did what who whom whose which when where why how that this these those it its he
 there here about into than then so if not no yes can could would should will shall may might has have had
 i you we me my our your please tell explain describe give according document documents text""".split())
 SIMILARITY_WEIGHT = 0.7  # relevance = 0.7 cosine + 0.3 share of the question's content words
+LABEL_WORDS = 8  # a heading, byline or list entry's label ("Debian 2.1 Slink (March 9th, 1999)") is this short
+LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
+BLANK_LINE = re.compile(r"\n[ \t]*\n")
+SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
+ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
 
 
 def sentences_of(text: str) -> list[tuple[int, int]]:
-    """Sentence spans, re-joining Punkt's splits after abbreviations it does not know ("General
-    Brown Jr. | met with …"): a piece that starts in lower case continues the sentence before it."""
+    """Sentence spans. Punkt ends a sentence at every line break and after abbreviations it does not
+    know; a piece is joined to the sentence before it when that split was no sentence end: after an
+    abbreviation ("U.S. | Africa Command", "Brown Jr. | met"), after a list number ("2. | The
+    Developers"), after a long line without a sentence end (a hard-wrapped text file or HTML source:
+    the next line continues it), or when the piece starts in lower case. Never across a blank line:
+    that ends a paragraph, a title or a byline."""
     merged: list[list[int]] = []
     for start, end in sentence_spans(text):
-        piece = text[start:end].lstrip()
-        if merged and piece[:1].islower() and "\n" not in text[merged[-1][1]:start]:
+        if (merged and not BLANK_LINE.search(text, merged[-1][1], start)
+                and _continues(text[merged[-1][0]:merged[-1][1]].strip(), text[start:end].lstrip())):
             merged[-1][1] = end
         else:
             merged.append([start, end])
     return [(a, b) for a, b in merged]
+
+
+def _continues(sentence: str, piece: str) -> bool:
+    return bool(ABBREVIATION_END.search(sentence) or piece[:1].islower() or LIST_NUMBER.fullmatch(sentence)
+                or wrapped_line(sentence))
+
+
+def wrapped_line(text: str) -> bool:
+    """A long line without a sentence end: the source broke the line mid-sentence, so the next line
+    continues it. Short ones are headings and bylines."""
+    return not SENTENCE_END.search(text) and len(text.split()) > LABEL_WORDS
+
+
+def sentence_texts(text: str) -> list[str]:
+    """The sentences themselves, each on one line (a wrapped sentence's line breaks become spaces)."""
+    return [" ".join(text[s:e].split()) for s, e in sentences_of(text)]
 
 
 def content_words(text: str) -> set[str]:
@@ -50,7 +75,7 @@ def score_sentences(question: str, texts: list[str], embedder: Embedder | None =
     """Every sentence of `texts`, scored against the question: embedding cosine plus the share of
     the question's content words it contains (names and rare terms the small embedder blurs)."""
     embedder = embedder or Embedder()
-    found = [(i, s, e, t[s:e].strip()) for i, t in enumerate(texts) for s, e in sentences_of(t)]
+    found = [(i, s, e, " ".join(t[s:e].split())) for i, t in enumerate(texts) for s, e in sentences_of(t)]
     found = [f for f in found if f[3]]
     if not found:
         return []

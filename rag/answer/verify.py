@@ -29,6 +29,7 @@ import numpy as np
 from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, opposites,
                                place_roles, swapped_roles)
 from rag.answer.claims import CITE, Token, contains_word, content_words, key_terms, names, term_found, tokens
+from rag.answer.sentences import LABEL_WORDS, sentence_texts
 
 Embed = Callable[[list[str]], "np.ndarray"]
 
@@ -38,7 +39,6 @@ SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage
 ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
 TOPIC_SENTENCES = 2
-LABEL_WORDS = 8               # a list entry's label ("Debian 2.1 Slink (March 9th, 1999)") is this short
 
 
 @dataclass(frozen=True)
@@ -52,30 +52,8 @@ class Verdict:
 # Windows of the passages and alignment
 
 
-LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
-SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
-ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
-
-
 def passage_sentences(passage: str) -> list[str]:
-    """Sentences, re-joining Punkt's splits after abbreviations ("U.S. | Africa Command")."""
-    from rag.chunking import sentence_spans
-
-    merged: list[str] = []
-    for start, end in sentence_spans(passage):
-        piece = passage[start:end].strip()
-        if merged and (ABBREVIATION_END.search(merged[-1]) or piece[:1].islower()
-                       or LIST_NUMBER.fullmatch(merged[-1]) or wrapped_line(merged[-1])):
-            merged[-1] += " " + piece
-        else:
-            merged.append(piece)
-    return merged or [passage]
-
-
-def wrapped_line(text: str) -> bool:
-    """A long line without a sentence end: the source broke the line mid-sentence (HTML keeps its
-    line breaks), so the next line continues it. Short ones are headings and bylines."""
-    return not SENTENCE_END.search(text) and len(text.split()) > LABEL_WORDS
+    return sentence_texts(passage) or [passage]
 
 
 def line_label(line: str) -> str:

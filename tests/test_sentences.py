@@ -1,0 +1,62 @@
+"""The one sentence splitter every answer step uses (extractive quotes, passage trimming, the
+verifier), and the question-level check for names the passages never mention."""
+from __future__ import annotations
+
+from rag.answer.decide import decide
+from rag.answer.relevance import unmentioned_names
+from rag.answer.results import Citation
+from rag.answer.sentences import sentence_texts, sentences_of
+from rag.embedding import Embedder
+
+# A hard-wrapped text file, as Debian's constitution is shipped.
+WRAPPED = """1. Introduction
+
+   The Debian Project is an association of individuals who have made
+   common cause to create a free operating system.
+
+   This document describes the organisational structure for formal
+   decision-making in the Project.
+"""
+PASSAGE = ("The twelfth DebConf, Debconf11, was held in Banja Luka from 24 to 30 July 2011. "
+           "The Debian Project Leader is elected every year.")
+
+
+def test_a_hard_wrapped_sentence_is_one_sentence():
+    assert sentence_texts(WRAPPED) == [
+        "1. Introduction",
+        "The Debian Project is an association of individuals who have made common cause to create a free "
+        "operating system.",
+        "This document describes the organisational structure for formal decision-making in the Project.",
+    ]
+    # the span runs over the line break, so a citation highlights the whole sentence
+    assert any("have made\n   common cause" in WRAPPED[start:end] for start, end in sentences_of(WRAPPED))
+
+
+def test_a_title_and_its_byline_stay_apart_from_the_text():
+    text = ("Libya: Russia, US in Strategic Competition in East After Fall of Assad\n\n"
+            "by | Dec 16, 2024 | Libya, Political\n\nSummary: Russia keeps its bases in the east.")
+    assert sentence_texts(text) == ["Libya: Russia, US in Strategic Competition in East After Fall of Assad",
+                                    "by | Dec 16, 2024 | Libya, Political", "Summary: Russia keeps its bases in the east."]
+
+
+def test_abbreviations_and_list_numbers_do_not_end_a_sentence():
+    text = "General Brown Jr. met the U.S. Africa Command staff.\n2.\nThe Developers vote."
+    assert sentence_texts(text) == ["General Brown Jr. met the U.S. Africa Command staff.", "2. The Developers vote."]
+
+
+def test_names_the_passages_never_mention():
+    assert unmentioned_names("where was debconf22?", [PASSAGE]) == ["debconf22"]
+    assert unmentioned_names("When was Ubuntu forked from Debian?", [PASSAGE]) == ["ubuntu"]
+    assert unmentioned_names("Where was DebConf11 held?", [PASSAGE]) == []
+    assert unmentioned_names("How long is a DPL term?", [PASSAGE]) == []  # spelled out in the passage
+    assert unmentioned_names("Who was DPL in 1999?", ["The leader in 1999 was Wichert Akkerman."]) == []  # jargon
+    assert unmentioned_names("Tell me when DebConf11 was", [PASSAGE]) == []  # a capitalised first word is no name
+
+
+def test_a_question_about_an_unmentioned_name_is_refused_whatever_the_answer():
+    citation = Citation(n=1, id="c1", source="dh.txt", title="DebConf", start=0, end=len(PASSAGE), text=PASSAGE,
+                        score=0.8)
+    decision = decide("where was debconf22?", "It was held in Banja Luka [1].", [citation], Embedder())
+    assert decision.refused and "debconf22" in decision.reason
+    decision = decide("where was debconf11?", "It was held in Banja Luka [1].", [citation], Embedder())
+    assert not decision.refused
