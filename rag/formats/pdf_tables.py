@@ -1,0 +1,107 @@
+"""Ruled tables on PDF pages as Markdown tables, with the span of pdfium characters each replaces.
+
+pdfium reads a table one cell per line, so its rows and columns are lost. pdfplumber's table
+finder rebuilds them from the lines drawn on the page ("lines" strategy only: its "text" strategy
+takes whitespace-aligned text for columns and finds tables in ordinary two-column prose). A table
+replaces the run of pdfium characters inside its box, so the page viewer can still map offsets to
+boxes (a citation into a table highlights the whole table). A table is left as plain text when its
+characters are interleaved with others in pdfium's order or pdfplumber's cells do not hold them.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.formats.structure import markdown_table
+
+log = logging.getLogger(__name__)
+RULED = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+MIN_ROWS, MIN_COLUMNS = 2, 2  # a single framed box is not a table
+MIN_FILLED = 0.5  # share of non-empty cells: a grid of empty boxes (a form) is not a table
+MAX_MEAN_CELL = 200  # characters: a grid whose cells hold paragraphs is a boxed page layout, not a table
+MIN_SAME_TEXT = 0.9  # share of characters pdfplumber's cells and pdfium's run must have in common
+EDGE = 1.0  # points of slack around the table's box
+
+
+@dataclass(frozen=True)
+class TableRegion:
+    first: int  # pdfium index of the table's first character
+    end: int  # one past its last character
+    markdown: str
+
+
+class TableFinder:
+    """Tables page by page. pdfplumber (pdfminer) parses a page tens of times slower than pdfium, so
+    it opens the file only for pages that draw lines at all; most text PDFs draw none."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._plumber = None
+
+    def __call__(self, index: int, page, textpage, raw: str) -> list[TableRegion]:
+        if page.get_rotation() or not _draws_lines(page):
+            return []  # pdfium and pdfplumber place the characters of a rotated page differently
+        try:
+            if self._plumber is None:
+                import pdfplumber
+
+                self._plumber = pdfplumber.open(str(self.path))
+            return page_tables(self._plumber.pages[index], textpage, raw, page.get_height())
+        except Exception as exc:  # pdfminer fails on some files pdfium reads: the page keeps its plain text
+            log.warning("no table detection on page %d of %s: %s", index + 1, self.path.name, exc)
+            return []
+
+    def close(self) -> None:
+        if self._plumber is not None:
+            self._plumber.close()
+
+
+def _draws_lines(page) -> bool:
+    import pypdfium2.raw as pdfium_c
+
+    return next(iter(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH])), None) is not None
+
+
+def page_tables(plumber_page, textpage, raw: str, height: float) -> list[TableRegion]:
+    """The ruled tables of one page, in page order, that can replace a run of pdfium's characters."""
+    regions = []
+    for table in plumber_page.find_tables(RULED):
+        rows = [[cell or "" for cell in row] for row in table.extract()]
+        cells = [cell for row in rows for cell in row]
+        if len(rows) < MIN_ROWS or max(len(row) for row in rows) < MIN_COLUMNS:
+            continue
+        filled = [cell for cell in cells if cell.strip()]
+        if len(filled) < MIN_FILLED * len(cells) or sum(map(len, filled)) > MAX_MEAN_CELL * len(filled):
+            continue
+        x0, top, x1, bottom = table.bbox  # pdfplumber: origin top left; pdfium: bottom left
+        run = _run_inside(textpage, raw, (x0, height - bottom, x1, height - top))
+        if run and _same_text("".join(cells), raw[run[0]:run[1]]):
+            regions.append(TableRegion(run[0], run[1], markdown_table(rows)))
+    regions.sort(key=lambda r: r.first)
+    return [r for k, r in enumerate(regions) if k == 0 or r.first >= regions[k - 1].end]
+
+
+def _run_inside(textpage, raw: str, box: tuple[float, float, float, float]) -> tuple[int, int] | None:
+    """[first, end) of the pdfium characters whose centres lie in `box`, if they are one run (only
+    whitespace between them)."""
+    left, bottom, right, top = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
+    inside = []
+    for i, char in enumerate(raw):
+        if char.isspace():
+            continue
+        l, b, r, t = textpage.get_charbox(i)
+        if left <= (l + r) / 2 <= right and bottom <= (b + t) / 2 <= top:
+            inside.append(i)
+    if not inside:
+        return None
+    first, end = inside[0], inside[-1] + 1
+    visible = sum(1 for char in raw[first:end] if not char.isspace())
+    return (first, end) if visible == len(inside) else None
+
+
+def _same_text(cells: str, run: str) -> bool:
+    a, b = Counter(c for c in cells if not c.isspace()), Counter(c for c in run if not c.isspace())
+    common = sum((a & b).values())
+    return common >= MIN_SAME_TEXT * max(sum(a.values()), sum(b.values()), 1)
