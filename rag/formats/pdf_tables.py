@@ -5,12 +5,11 @@ finder rebuilds them from the lines drawn on the page ("lines" strategy only: it
 takes whitespace-aligned text for columns and finds tables in ordinary two-column prose). A table
 replaces the run of pdfium characters inside its box, so the page viewer can still map offsets to
 boxes (a citation into a table highlights the whole table). A table is left as plain text when its
-characters are interleaved with others in pdfium's order or pdfplumber's cells do not hold them.
+characters are interleaved with others in pdfium's order or lie outside its cells.
 """
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ RULED = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 MIN_ROWS, MIN_COLUMNS = 2, 2  # a single framed box is not a table
 MIN_FILLED = 0.5  # share of non-empty cells: a grid of empty boxes (a form) is not a table
 MAX_MEAN_CELL = 200  # characters: a grid whose cells hold paragraphs is a boxed page layout, not a table
-MIN_SAME_TEXT = 0.9  # share of characters pdfplumber's cells and pdfium's run must have in common
 EDGE = 1.0  # points of slack around the table's box
 
 
@@ -68,32 +66,25 @@ def page_tables(plumber_page, textpage, raw: str, height: float) -> list[TableRe
     """The ruled tables of one page, in page order, that can replace a run of pdfium's characters."""
     regions = []
     for table in plumber_page.find_tables(RULED):
-        rows = [[cell or "" for cell in row] for row in table.extract()]
-        cells = [cell for row in rows for cell in row]
-        if len(rows) < MIN_ROWS or max(len(row) for row in rows) < MIN_COLUMNS:
+        grid = [row.cells for row in table.rows]  # cell boxes, None where a merged cell continues
+        if len(grid) < MIN_ROWS or max(len(row) for row in grid) < MIN_COLUMNS:
             continue
-        filled = [cell for cell in cells if cell.strip()]
-        if len(filled) < MIN_FILLED * len(cells) or sum(map(len, filled)) > MAX_MEAN_CELL * len(filled):
-            continue
-        x0, top, x1, bottom = table.bbox  # pdfplumber: origin top left; pdfium: bottom left
+        x0, top, x1, bottom = table.bbox
         run = _run_inside(textpage, raw, (x0, height - bottom, x1, height - top))
-        if run and _same_text("".join(cells), raw[run[0]:run[1]]):
-            regions.append(TableRegion(run[0], run[1], markdown_table(rows)))
+        rows = _cell_texts(textpage, raw, run, grid, height) if run else None
+        cells = [cell for row in rows or [] for cell in row]
+        filled = [cell for cell in cells if cell]
+        if len(filled) < MIN_FILLED * max(len(cells), 1) or sum(map(len, filled)) > MAX_MEAN_CELL * len(filled):
+            continue
+        regions.append(TableRegion(run[0], run[1], markdown_table(rows)))
     regions.sort(key=lambda r: r.first)
     return [r for k, r in enumerate(regions) if k == 0 or r.first >= regions[k - 1].end]
 
 
 def _run_inside(textpage, raw: str, box: tuple[float, float, float, float]) -> tuple[int, int] | None:
-    """[first, end) of the pdfium characters whose centres lie in `box`, if they are one run (only
-    whitespace between them)."""
-    left, bottom, right, top = box[0] - EDGE, box[1] - EDGE, box[2] + EDGE, box[3] + EDGE
-    inside = []
-    for i, char in enumerate(raw):
-        if char.isspace():
-            continue
-        l, b, r, t = textpage.get_charbox(i)
-        if left <= (l + r) / 2 <= right and bottom <= (b + t) / 2 <= top:
-            inside.append(i)
+    """[first, end) of the pdfium characters whose centres lie in `box` (pdfium's coordinates), if
+    they are one run (only whitespace between them)."""
+    inside = [i for i, char in enumerate(raw) if not char.isspace() and _centre_in(textpage.get_charbox(i), box)]
     if not inside:
         return None
     first, end = inside[0], inside[-1] + 1
@@ -101,7 +92,28 @@ def _run_inside(textpage, raw: str, box: tuple[float, float, float, float]) -> t
     return (first, end) if visible == len(inside) else None
 
 
-def _same_text(cells: str, run: str) -> bool:
-    a, b = Counter(c for c in cells if not c.isspace()), Counter(c for c in run if not c.isspace())
-    common = sum((a & b).values())
-    return common >= MIN_SAME_TEXT * max(sum(a.values()), sum(b.values()), 1)
+def _centre_in(charbox, box) -> bool:
+    left, bottom, right, top = charbox
+    return box[0] - EDGE <= (left + right) / 2 <= box[2] + EDGE and box[1] - EDGE <= (bottom + top) / 2 <= box[3] + EDGE
+
+
+def _cell_texts(textpage, raw: str, run: tuple[int, int], grid, height: float) -> list[list[str]] | None:
+    """Each cell's text from pdfium's characters in it, in pdfium's order, with a space wherever pdfium
+    has one or another cell's text comes between (pdfminer's cell text, which pdfplumber extracts,
+    runs words together in PDFs that draw no space characters). None if a character is in no cell."""
+    texts = [["" for _ in row] for row in grid]
+    last: dict[tuple[int, int], int] = {}
+    cells = [((r, c), (cell[0], height - cell[3], cell[2], height - cell[1]))  # top-left origin to pdfium's
+             for r, row in enumerate(grid) for c, cell in enumerate(row) if cell is not None]
+    for i in range(*run):
+        if raw[i].isspace():
+            continue
+        charbox = textpage.get_charbox(i)
+        at = next((key for key, box in cells if _centre_in(charbox, box)), None)
+        if at is None:
+            return None
+        if at in last and last[at] != i - 1:
+            texts[at[0]][at[1]] += " "
+        texts[at[0]][at[1]] += raw[i]
+        last[at] = i
+    return texts
