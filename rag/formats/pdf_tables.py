@@ -32,7 +32,7 @@ class TableRegion:
 
 class TableFinder:
     """Tables page by page. pdfplumber (pdfminer) parses a page tens of times slower than pdfium, so
-    it opens the file only for pages that draw lines at all; most text PDFs draw none."""
+    it opens the file only for pages that draw lines at all (many text PDFs draw none)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -46,7 +46,11 @@ class TableFinder:
                 import pdfplumber
 
                 self._plumber = pdfplumber.open(str(self.path))
-            return page_tables(self._plumber.pages[index], textpage, raw, page.get_height())
+            plumber_page = self._plumber.pages[index]
+            try:
+                return page_tables(plumber_page, textpage, raw)
+            finally:
+                plumber_page.close()  # drops its parsed objects: a long PDF would hold them all
         except Exception as exc:  # pdfminer fails on some files pdfium reads: the page keeps its plain text
             log.warning("no table detection on page %d of %s: %s", index + 1, self.path.name, exc)
             return []
@@ -62,9 +66,9 @@ def _draws_lines(page) -> bool:
     return next(iter(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH])), None) is not None
 
 
-def page_tables(plumber_page, textpage, raw: str, height: float) -> list[TableRegion]:
+def page_tables(plumber_page, textpage, raw: str) -> list[TableRegion]:
     """The ruled tables of one page, in page order, that can replace a run of pdfium's characters."""
-    regions = []
+    regions, height = [], plumber_page.height  # pdfplumber's top = height - y in PDF space (x is the same)
     for table in plumber_page.find_tables(RULED):
         grid = [row.cells for row in table.rows]  # cell boxes, None where a merged cell continues
         if len(grid) < MIN_ROWS or max(len(row) for row in grid) < MIN_COLUMNS:
