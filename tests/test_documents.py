@@ -123,6 +123,9 @@ def test_the_page_viewer_highlights_a_passage_after_a_table_where_it_is(tmp_path
     left, right = expected[0][0] * scale, expected[1][2] * scale
     assert marked and all(top - 3 <= y <= bottom + 3 and left - 3 <= x <= right + 3 for x, y in marked)
     assert min(x for x, _ in marked) <= left + 4 and max(x for x, _ in marked) >= right - 4  # all of it
+    row = doc.text.index("| Curlew |") - page_start  # a passage inside the table marks the table's text
+    inside = page_image(make_settings(tmp_path), "birds.pdf", 2, row, row + 30, doc.text[page_start + row:][:30])
+    assert inside is not None and inside.boxes >= 4  # one box per line of the table at least
 
 
 def _is_highlight(rgb) -> bool:
