@@ -59,7 +59,7 @@ def _render(path: str, mtime_ns: int, page: int, start: int, end: int, passage_h
     from rag.formats.pdf import TableFinder, open_pdf, read_page
 
     with _render_lock:
-        pdf, finder = open_pdf(Path(path)), TableFinder(Path(path))
+        pdf, finder = open_pdf(Path(path)), TableFinder(Path(path), only_page=page - 1)
         try:
             if page > len(pdf):
                 return None

@@ -34,8 +34,9 @@ class TableFinder:
     """Tables page by page. pdfplumber (pdfminer) parses a page tens of times slower than pdfium, so
     it opens the file only for pages that draw lines at all (many text PDFs draw none)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, only_page: int | None = None) -> None:
         self.path = path
+        self.only_page = only_page  # 0-based: the page viewer reads one page, so pdfplumber sets up only that one
         self._plumber = None
 
     def __call__(self, index: int, page, textpage, raw: str) -> list[TableRegion]:
@@ -45,8 +46,8 @@ class TableFinder:
             if self._plumber is None:
                 import pdfplumber
 
-                self._plumber = pdfplumber.open(str(self.path))
-            plumber_page = self._plumber.pages[index]
+                self._plumber = pdfplumber.open(str(self.path), pages=None if self.only_page is None else [self.only_page + 1])
+            plumber_page = next(p for p in self._plumber.pages if p.page_number == index + 1)
             try:
                 return page_tables(plumber_page, textpage, raw)
             finally:
