@@ -1,8 +1,10 @@
 """The page viewer: a PDF page rendered to PNG (pypdfium2) with the cited passage highlighted.
 
-The passage's boxes come from pdfium's own text positions: page offsets in the indexed text are
-pdfium's character indices (rag.formats.pdf keeps them one for one), so no text search is needed.
-Renders are cached per file version and passage; a 110-dpi page takes tens of milliseconds.
+The passage's boxes come from pdfium's own text positions: page offsets in the indexed text map to
+pdfium's character indices (rag.formats.pdf.PageText: one for one outside tables, a table's whole run
+inside one), so no text search is needed.
+Renders are cached per file version and passage; a 110-dpi page takes tens of milliseconds, plus
+pdfplumber opening the file when the page draws lines (about 1.5 s for a 261-page manual).
 """
 from __future__ import annotations
 
@@ -55,25 +57,27 @@ def page_image(settings: Settings, source: str, page: int, start: int, end: int,
 def _render(path: str, mtime_ns: int, page: int, start: int, end: int, passage_head: str) -> PageImage | None:
     from PIL import Image, ImageDraw
 
-    from rag.formats.pdf import open_pdf, page_text
+    from rag.formats.pdf import TableFinder, open_pdf, read_page
 
     with _render_lock:
-        pdf = open_pdf(Path(path))
+        pdf, finder = open_pdf(Path(path)), TableFinder(Path(path), only_page=page - 1)
         try:
             if page > len(pdf):
                 return None
+            page_text = read_page(pdf, page - 1, finder)  # the page's text as indexed, tables included
+            end = min(end, len(page_text.text))
+            ranges = []
+            if start < end and " ".join(page_text.text[start:end].split()).startswith(passage_head[:40]):
+                ranges = page_text.char_ranges(start, end)
             pdf_page = pdf[page - 1]
             textpage = pdf_page.get_textpage()
-            text = page_text(textpage.get_text_range())
-            end = min(end, len(text))
-            boxes = []
-            if start < end and " ".join(text[start:end].split()).startswith(passage_head[:40]):
-                boxes = [textpage.get_rect(i) for i in range(textpage.count_rects(start, end - start))]
+            boxes = [textpage.get_rect(i) for first, last in ranges for i in range(textpage.count_rects(first, last - first))]
             textpage.close()
             scale = DPI / 72
             height_pt = pdf_page.get_height()
             image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
         finally:
+            finder.close()
             pdf.close()
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)

@@ -49,5 +49,14 @@ def test_a_pdf_citation_opens_its_page_with_the_passage_highlighted(page):
     assert viewer.get_attribute("data-page") == str(FACT_PAGE) and int(viewer.get_attribute("data-boxes")) >= 1
     assert (image.get_attribute("src") or "").startswith("data:image/png;base64,")
     assert image.evaluate(COUNT_HIGHLIGHT) > 1000  # the highlight is drawn on this page's image
-    image.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOT))
+    _screenshot_citation(page, first)
+
+
+def _screenshot_citation(page, card) -> None:
+    """The cited passage's card for the README: its title, the file and page line and the page image
+    with the highlight, from the top of the card down to where the sources panel (which scrolls) or
+    the window ends."""
+    card.evaluate("e => e.scrollIntoView({block: 'start'})")
+    box, panel = card.bounding_box(), page.locator("#rag-sources").bounding_box()
+    bottom = min(box["y"] + box["height"], panel["y"] + panel["height"], page.viewport_size["height"])
+    page.screenshot(path=str(SCREENSHOT), clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": bottom - box["y"]})

@@ -2,15 +2,18 @@
 the outline as sections, and a clear refusal for scans without a text layer.
 
 Each page's text keeps pdfium's character indices one for one (line breaks and control characters
-are replaced by characters of the same length), so an offset into a page's text is the index of
-pdfium's character there: the page viewer finds the boxes of a cited passage from its offsets alone.
+are replaced by characters of the same length), except where a ruled table is replaced by a Markdown
+table (rag.formats.pdf_tables): PageText maps an offset range of the page's text back to pdfium's
+characters, so the page viewer finds the boxes of a cited passage from its offsets alone.
 """
 from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.formats.pdf_tables import TableFinder, TableRegion
 from rag.formats.structure import Layout
 
 PAGE_SEPARATOR = "\n\n"
@@ -44,30 +47,74 @@ def page_text(raw: str) -> str:
     return CONTROL.sub(" ", "".join(out))
 
 
-def read_page(pdf, index: int) -> str:
-    textpage = pdf[index].get_textpage()
+@dataclass(frozen=True)
+class PageText:
+    text: str
+    tables: list[tuple[int, int, int, int]] = field(default_factory=list)  # (start, end) in text, [first, end) in pdfium: each table
+
+    def char_ranges(self, start: int, end: int) -> list[tuple[int, int]]:
+        """pdfium's characters [a, b) under text[start:end]: one for one outside the tables, a table's
+        whole run for any part of it."""
+        ranges, shift, at = [], 0, start
+        for t_start, t_end, first, last in self.tables:
+            if t_end <= at:
+                shift = last - t_end
+                continue
+            if t_start >= end:
+                break
+            if at < t_start:
+                ranges.append((at + shift, t_start + shift))
+            ranges.append((first, last))
+            at, shift = t_end, last - t_end
+        if at < end:
+            ranges.append((at + shift, end + shift))
+        return ranges
+
+
+def with_tables(text: str, regions: list[TableRegion]) -> PageText:
+    """The page text with each table's characters replaced by its Markdown table on lines of its own
+    (the line breaks around it count as part of the table)."""
+    parts, tables, at, length = [], [], 0, 0
+    for region in regions:
+        before, table = text[at:region.first], f"\n{region.markdown}\n"
+        parts += [before, table]
+        length += len(before)
+        tables.append((length, length + len(table), region.first, region.end))
+        length += len(table)
+        at = region.end
+    parts.append(text[at:])
+    return PageText("".join(parts), tables)
+
+
+def read_page(pdf, index: int, tables: TableFinder) -> PageText:
+    page = pdf[index]
+    textpage = page.get_textpage()
     try:
-        return page_text(textpage.get_text_range())
+        raw = textpage.get_text_range()
+        return with_tables(page_text(raw), tables(index, page, textpage, raw))
     finally:
         textpage.close()
 
 
 def read_pdf(path: Path) -> tuple[str, Layout, str | None]:
-    """The joined text of all pages, where each page and outline section starts in it, and the
-    title the PDF's metadata gives (if any)."""
-    pdf = open_pdf(path)
+    """The joined text of all pages, where each page, outline section and table starts in it, and
+    the title the PDF's metadata gives (if any)."""
+    pdf, finder = open_pdf(path), TableFinder(path)
     try:
-        pages = [read_page(pdf, i) for i in range(len(pdf))]
+        read = [read_page(pdf, i, finder) for i in range(len(pdf))]
+        pages = [p.text for p in read]
         if pages and not any(p.strip() for p in pages):
             raise NoTextLayer(no_text_layer_message(len(pages)))
         starts, at = [], 0
         for text in pages:
             starts.append(at)
             at += len(text) + len(PAGE_SEPARATOR)
-        layout = Layout(page_starts=starts, sections=_outline_sections(pdf, pages, starts))
+        tables = [(start + t[0], start + t[1]) for start, p in zip(starts, read) for t in p.tables]
+        layout = Layout(page_starts=starts, sections=_outline_sections(pdf, pages, starts), tables=tables)
         title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split()) or None
         return PAGE_SEPARATOR.join(pages), layout, title
     finally:
+        finder.close()
         pdf.close()
 
 

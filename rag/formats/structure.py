@@ -17,6 +17,7 @@ HEADING_SEPARATOR = " › "
 class Layout:
     page_starts: list[int] = field(default_factory=list)  # page n (1-based) starts at page_starts[n - 1]
     sections: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (offset, heading path), sorted
+    tables: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each table read from a PDF
 
     def page_at(self, offset: int) -> int:
         return max(1, bisect_right(self.page_starts, offset))
@@ -27,8 +28,9 @@ class Layout:
 
     @property
     def boundaries(self) -> list[int]:
-        """Offsets a chunk should not run across: the starts of sections."""
-        return [s for s, _ in self.sections]
+        """Offsets a chunk should not run across: the starts of sections and of tables (a table then
+        starts a chunk and stays whole where it fits the chunk size)."""
+        return sorted([s for s, _ in self.sections] + [s for s, _ in self.tables])
 
 
 def heading_path(title: str, path: tuple[str, ...]) -> str:
