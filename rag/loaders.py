@@ -15,7 +15,7 @@ from rag.formats.markup import HtmlError, html_structure, markdown_headings, nes
 from rag.formats.office import read_docx, read_pptx
 from rag.formats.other import read_csv, read_epub
 from rag.formats.pdf import NoTextLayer, read_pdf
-from rag.formats.structure import Layout
+from rag.formats.structure import Layout, markdown_table_spans
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -98,7 +98,10 @@ def _finish(path: Path, text: str, known_title: str | None, layout: Layout | Non
         raise UnreadableFile("no text in the file")
     meta = extract_metadata(text)
     title = known_title or markdown_heading(text) or first_title_line(text) or title_from_name(path)
-    return LoadedDocument(text=text, title=title, metadata=meta, layout=layout or Layout())
+    layout = layout or Layout()
+    if not layout.tables:  # PDFs record their tables while reading; other formats write them as Markdown
+        layout.tables = markdown_table_spans(text)
+    return LoadedDocument(text=text, title=title, metadata=meta, layout=layout)
 
 
 def _decode(data: bytes) -> str:

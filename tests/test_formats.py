@@ -38,6 +38,38 @@ def test_docx_headings_and_a_table(tmp_path: Path):
     assert "| Animal | Count |\n|---|---|\n| Otter | 12 |" in doc.text
 
 
+def _long_paragraph() -> str:
+    return " ".join(f"The survey of stretch {i} counted waders along the mudflats at low tide." for i in range(9))
+
+
+def _table_chunks(doc) -> list[str]:
+    from rag.chunking import chunk_text
+
+    return [c.text for c in chunk_text(doc.text, doc.title, 160, 32, doc.layout) if "| Species |" in c.text]
+
+
+def test_html_and_docx_tables_start_a_chunk_and_stay_whole(tmp_path: Path):
+    import docx
+
+    rows = [("Species", "Count")] + [(f"Wader {i}", str(10 + i)) for i in range(8)]
+    page = tmp_path / "survey.html"
+    page.write_text("<html><body><h1>Survey</h1><p>" + _long_paragraph() + "</p><table>"
+                    + "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows) + "</table></body></html>")
+    document = docx.Document()
+    document.add_heading("Survey", 1)
+    document.add_paragraph(_long_paragraph())
+    table = document.add_table(rows=len(rows), cols=2)
+    for r, (a, b) in enumerate(rows):
+        table.cell(r, 0).text, table.cell(r, 1).text = a, b
+    document.save(tmp_path / "survey.docx")
+    for path in (page, tmp_path / "survey.docx"):
+        doc = load_document(path, LIMIT)
+        assert len(doc.layout.tables) == 1, path.name
+        # Without the table as a boundary the paragraph's chunk runs into the table and cuts it.
+        [chunk] = _table_chunks(doc)
+        assert chunk.startswith("| Species | Count |") and chunk.rstrip().endswith("| Wader 7 | 17 |"), path.name
+
+
 def test_pptx_slides_become_sections(tmp_path: Path):
     from pptx import Presentation
 

@@ -7,6 +7,7 @@ page from the page starts stored with the chunk.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ HEADING_SEPARATOR = " › "
 class Layout:
     page_starts: list[int] = field(default_factory=list)  # page n (1-based) starts at page_starts[n - 1]
     sections: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (offset, heading path), sorted
-    tables: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each table read from a PDF
+    tables: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each table in the text
 
     def page_at(self, offset: int) -> int:
         return max(1, bisect_right(self.page_starts, offset))
@@ -74,6 +75,17 @@ def span_pages(meta: dict, start: int, end: int) -> tuple[int | None, int | None
 
     (offset, first), (_, last) = at(start), at(max(start, end - 1))
     return first, (last if last != first else None), offset
+
+
+# A Markdown table: a row line, the |---| separator, more row lines (as markdown_table writes them,
+# and as .md files hold them).
+MARKDOWN_TABLE = re.compile(r"^\|.*\|[ \t]*\n\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*(?:\n\|.*\|[ \t]*)*$", re.MULTILINE)
+
+
+def markdown_table_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each Markdown table in a document's text: HTML and DOCX tables are written as
+    such, so every format can start a chunk at a table and keep it whole where it fits."""
+    return [m.span() for m in MARKDOWN_TABLE.finditer(text)]
 
 
 def markdown_table(rows: list[list[str]]) -> str:
