@@ -60,3 +60,17 @@ def test_a_question_about_an_unmentioned_name_is_refused_whatever_the_answer():
     assert decision.refused and "debconf22" in decision.reason
     decision = decide("where was debconf11?", "It was held in Banja Luka [1].", [citation], Embedder())
     assert not decision.refused
+
+
+def test_a_sentence_tells_something_new_only_beyond_the_question_s_own_words():
+    from rag.answer.relevance import tells_new
+
+    where = "Where was the 2024 African Defense Chiefs Conference held?"
+    assert not tells_new("place", where, "It was the first time the conference was held in Africa.")
+    assert tells_new("place", where, "The generals met at the conference in Gaborone, Botswana.")
+    who = "Who led Debian after Ian Murdock?"
+    assert not tells_new("person", who, "Ian Murdock led Debian from 1993.")
+    assert tells_new("person", who, "Bruce Perens led Debian from April 1996.")
+    many = "How many Russians were arrested in Tripoli in 2024?"
+    assert not tells_new("number", many, "In 2024 Russians were arrested in Tripoli.")
+    assert tells_new("number", many, "Three Russians were arrested in Tripoli.")

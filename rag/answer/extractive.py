@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from rag.answer.citations import neutralise_citations
 from rag.answer.followup import heuristic_rewrite
 from rag.answer.prompts import REFUSAL
+from rag.answer.relevance import question_type, tells_new
 from rag.answer.sentences import content_words, score_sentences
 from rag.config import Settings
 from rag.embedding import Embedder
@@ -49,15 +50,20 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
     if not scored or scored[0].relevance < MIN_RELEVANCE:
         return None
     best = scored[0].relevance
-    chosen, seen = [], set()
+    candidates, seen = [], set()
     for s in scored:
         key = " ".join(s.text.lower().split())
-        if s.relevance < best * KEEP_WITHIN or len(chosen) == MAX_SENTENCES:
+        if s.relevance < best * KEEP_WITHIN:
             break
         if key not in seen:  # overlapping chunks repeat sentences
             seen.add(key)
-            chosen.append(s)
-    return " ".join(cite(s.text, s.passage + 1) for s in chosen)
+            candidates.append(s)
+    # Of sentences about equally close to the question, the ones holding what a where/who/when/how
+    # many question asks for (a place, a person, …, not named in the question) answer it; the others
+    # only share its words.
+    kind = question_type(question)
+    typed = [s for s in candidates if tells_new(kind, question, s.text)] if kind != "other" else []
+    return " ".join(cite(s.text, s.passage + 1) for s in (typed or candidates)[:MAX_SENTENCES])
 
 
 def cite(sentence: str, n: int) -> str:
