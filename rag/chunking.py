@@ -16,7 +16,7 @@ from rag.formats.structure import HEADING_SEPARATOR, Layout, heading_path
 HEADING_TOKEN_BUDGET = 48  # the heading path embedded with each chunk; 160 + 48 + 2 fits the 256 window
 # Part of every file's manifest record: a file chunked by another recipe is chunked again on the next
 # ingest (a changed RAG_CHUNK_SIZE, or a new version of this module), never mixed with today's chunks.
-CHUNKER_VERSION = "sections-headingpath-1"
+CHUNKER_VERSION = "sections-tables-headingpath-1"
 PARAGRAPH = re.compile(r"[^\n]+")
 
 
