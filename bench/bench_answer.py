@@ -6,7 +6,8 @@
 Pipeline = Answerer.stream (retrieval, trimming, prompt, streaming, citation check). Raw = the very
 same prompt given straight to the same loaded llama.cpp model (prefill + decode of the same tokens).
 The llama.cpp KV cache is reset before every run: llama-cpp-python reuses a matching prompt prefix,
-which would make whichever run comes second look free. Peak RSS is that of a separate `rag ask`
+which would make whichever run comes second look free; `--reuse-prefix` keeps it for the pipeline
+runs (what a serving process sees: the system prompt stays cached between questions). Peak RSS is that of a separate `rag ask`
 process (what a user runs). Figures are printed; nothing is written.
 """
 from __future__ import annotations
@@ -39,8 +40,9 @@ QUESTIONS = [
 WARM_UP_QUESTION = "What did the United States propose for the Libyan army?"
 
 
-def run_pipeline(answerer: Answerer, question: str):
-    answerer.generator.llm._model.reset()
+def run_pipeline(answerer: Answerer, question: str, reuse_prefix: bool = False):
+    if not reuse_prefix:
+        answerer.generator.llm._model.reset()
     start = time.perf_counter()
     first = None
     n_tokens = 0
@@ -74,14 +76,14 @@ def prompt_of(answerer: Answerer, result) -> str:
     return answerer.generator.llm.messages_to_prompt(messages)
 
 
-def overhead(settings: Settings, questions: list[str]) -> None:
+def overhead(settings: Settings, questions: list[str], reuse_prefix: bool = False) -> None:
     answerer = Answerer(settings)
     # Warm-up: model load, embedder, Chroma, BM25. A question of its own, so that with --reuse-prefix
     # the first measured question finds only what a previous, different question left cached.
     answerer.ask(WARM_UP_QUESTION)
     rows = []
     for q in questions:
-        result, p_first, p_total, p_tokens = run_pipeline(answerer, q)
+        result, p_first, p_total, p_tokens = run_pipeline(answerer, q, reuse_prefix)
         if result.refused and not result.citations:
             print(f"skipped (refused before the LLM): {q}")
             continue
@@ -153,15 +155,23 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="also measure quality per prompt size")
     parser.add_argument("--sweep-questions", type=int, default=10)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--reuse-prefix", action="store_true",
+                        help="keep llama.cpp's KV cache between questions in the pipeline runs (as a server does: "
+                             "the previous prompt's common prefix, the system prompt, is not prefilled again); "
+                             "raw runs still start empty")
+    parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (llm_threads; 0 = all cores)")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS `rag ask` run")
     parser.add_argument("--configs", default="2x300,3x400,3x500,4x700",
                         help="prompt sizes for --sweep: PASSAGESxCHARS, comma-separated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-answer-") as tmp:
-        settings = isolated_settings(Path(tmp), llm="local", max_new_tokens=args.max_new_tokens)
+        settings = isolated_settings(Path(tmp), llm="local", max_new_tokens=args.max_new_tokens,
+                                     llm_threads=args.threads)
         print(f"threads {settings.llm_threads or os.cpu_count()}, load average {os.getloadavg()[0]:.1f} "
               "(a busy machine slows both sides alike; the ratio is what to read)")
-        overhead(settings, QUESTIONS[: args.questions])
-        peak_rss(settings, QUESTIONS[0])
+        overhead(settings, QUESTIONS[: args.questions], args.reuse_prefix)
+        if not args.skip_rss:
+            peak_rss(settings, QUESTIONS[0])
         if args.sweep:
             configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]
             sweep(settings, args.sweep_questions, configs)

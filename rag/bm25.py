@@ -19,6 +19,7 @@ import re
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,9 +65,12 @@ def english_stopwords() -> frozenset[str]:
 
     Read from the file llama-index bundles rather than through `globals_helper.stopwords`, which
     imports nltk (with scipy and scikit-learn: ~2 s of a cold `rag search`) to read the same list."""
-    import llama_index.core
+    from importlib.util import find_spec
 
-    bundled = Path(llama_index.core.__file__).parent / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english"
+    # The package's folder without running its __init__ (which imports all of llama-index: ~1.7 s).
+    package = find_spec("llama_index.core")
+    folder = Path(next(iter(package.submodule_search_locations))) if package else Path()
+    bundled = folder / "_static" / "nltk_cache" / "corpora" / "stopwords" / "english"
     try:
         return frozenset(bundled.read_text(encoding="utf-8").split())
     except OSError:  # a llama-index release that moved the file: the slow way still works
@@ -122,14 +126,37 @@ def search(retriever, question: str, n: int, feedback: int = 0) -> list[tuple[ob
     return found[:n]
 
 
-def _retrieve(retriever, terms: list[str], n: int) -> list[tuple[object, float]]:
-    from llama_index.core.vector_stores.utils import metadata_dict_to_node
-
+def _retrieve(retriever, terms: list[str], n: int) -> list[tuple[StoredChunk, float]]:
     index = retriever.bm25
     ids, scores = index.retrieve([terms], k=min(n, int(index.scores["num_docs"])), show_progress=False, n_threads=0)
     # bm25s hands back the stored node dicts when the index holds its corpus, else their positions
-    return [(metadata_dict_to_node(doc if isinstance(doc, dict) else retriever.corpus[int(doc)]), float(score))
+    return [(StoredChunk.decode(doc if isinstance(doc, dict) else retriever.corpus[int(doc)]), float(score))
             for doc, score in zip(ids[0], scores[0]) if score > 0]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as BM25Retriever stored it (llama-index's node_to_metadata_dict), with the three
+    TextNode members the query path reads. Decoded here rather than by metadata_dict_to_node: that
+    import alone loads all of llama-index (~1.7 s, 40 % of a cold `rag search`) to read a JSON string."""
+    node_id: str
+    text: str
+    metadata: dict
+
+    @classmethod
+    def decode(cls, doc: dict) -> StoredChunk:
+        node = json.loads(doc["_node_content"])
+        return cls(doc.get("node_id") or node["id_"], node["text"], node["metadata"])
+
+    def get_content(self) -> str:  # TextNode.get_content() with its default MetadataMode.NONE
+        return self.text
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """What the query path reads of a persisted BM25Retriever: the bm25s index and its stored chunks."""
+    bm25: object
+    corpus: list
 
 
 FEEDBACK_TERMS = 8  # terms added by pseudo-relevance feedback
@@ -208,10 +235,15 @@ def build(store: Store, path: Path, signature: str) -> None:
 
 
 def load(path: Path):
-    """The persisted retriever, or None for an empty corpus."""
+    """The persisted index, or None for an empty corpus. Read with bm25s itself, as
+    BM25Retriever.from_persist_dir does, so that the query path never imports llama-index."""
     if not (path / "params.index.json").exists():
         return None
-    return _retriever_class().from_persist_dir(str(path), show_progress=False)
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
+    index = bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
+    return LoadedIndex(index, index.corpus)
 
 
 def ensure_current(store: Store, path: Path, records: dict[str, FileRecord] | None = None) -> bool:
