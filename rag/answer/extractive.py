@@ -52,7 +52,7 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
     best = scored[0].relevance
     candidates, seen = [], set()
     for s in scored:
-        key = " ".join(s.text.lower().split())
+        key = s.text.lower()  # score_sentences gives each sentence on one line, spaces collapsed
         if s.relevance < best * KEEP_WITHIN:
             break
         if key not in seen:  # overlapping chunks repeat sentences

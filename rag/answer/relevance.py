@@ -92,20 +92,22 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
 def tells_new(kind: str, question: str, sentence: str) -> bool:
     """Does the sentence hold the kind of thing asked for beyond what the question names itself? For
     "Where was the African … Conference held?", "in Gaborone" does; "held in Africa" does not."""
-    asked = [t.lower for t in tokens(question)]
+    asked_tokens = tokens(question)
+    asked = {t.lower for t in asked_tokens}
     toks = tokens(sentence)
 
     def new(word: str) -> bool:
-        return not contains_word(word, set(asked))
+        return not contains_word(word, asked)
 
     if kind == "place":
         return any(preposition_of(toks, i) in PLACE_PREPOSITIONS and new(name) for name, i in entities(toks))
     if kind == "person":
         return any(new(n) for n, _ in names(toks)) or any(w in PERSON_WORDS and new(w) for w in (t.lower for t in toks))
     if kind in ("number", "time", "duration"):
-        asked_numbers = {v for v, _ in number_values(tokens(question))}
-        fresh = [t for t in toks if not t.lower[:1].isdigit() or t.lower not in asked_numbers]
-        return has_kind(kind, [t for t in fresh if new(t.lower) or t.lower[:1].isdigit()])
+        # Digits count unless the question has the same number; words unless the question has the word.
+        asked_numbers = {v for v, _ in number_values(asked_tokens)}
+        return has_kind(kind, [t for t in toks
+                               if (t.lower not in asked_numbers if t.lower[:1].isdigit() else new(t.lower))])
     return has_kind(kind, toks)
 
 
