@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.answer.results import Citation
 from rag.errors import ConfigError, InputError
 from tests.helpers import REPO, free_port, make_settings, running_ui
 from rag import corpus
@@ -171,10 +172,9 @@ def test_removal_stays_inside_the_corpus(settings, tmp_path):
 
 # --- escaping ------------------------------------------------------------------------------------
 
-class _Cite:
-    def __init__(self, **kw):
-        self.__dict__.update(dict(n=1, id="c1", source="x.txt", title="T", start=0, end=0, text="",
-                                  score=0.5, cited=True, supported=True) | kw)
+def _Cite(**kw) -> Citation:
+    return Citation(**(dict(n=1, id="c1", source="x.txt", title="T", start=0, end=0, text="",
+                            score=0.5, cited=True, supported=True) | kw))
 
 
 def test_sources_panel_escapes_document_text(settings):

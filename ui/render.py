@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
 from rag.corpus import source_context
+
+if TYPE_CHECKING:  # the answer package is imported lazily, after the page is up
+    from rag.answer.results import Citation
 
 WARN = "⚠"
 
@@ -72,26 +76,18 @@ def _marked_span(span: str, quotes: list[str]) -> str:
     return f'<span class="rag-span">{"".join(out)}</span>'
 
 
-def _location(c) -> str:
-    """"p. 6 · " for a PDF passage, "" otherwise."""
-    page, page_end = getattr(c, "page", None), getattr(c, "page_end", None)
-    if page is None:
-        return ""
-    return (f"pp. {int(page)}–{int(page_end)}" if page_end else f"p. {int(page)}") + " · "
-
-
 def page_viewer(c, settings: Settings) -> str:
     """A PDF passage's page as an image with the passage highlighted, folded until opened. Rendered
     server-side (pypdfium2) and embedded as a data: URI: nothing is fetched from anywhere."""
     from rag.pageview import page_image
 
-    page, offset = getattr(c, "page", None), getattr(c, "page_offset", None)
-    if page is None or offset is None:
+    if c.page is None or c.page_offset is None:
         return ""
-    image = page_image(settings, c.source, int(page), int(c.start) - int(offset), int(c.end) - int(offset), c.text)
+    offset = int(c.page_offset)
+    image = page_image(settings, c.source, int(c.page), int(c.start) - offset, int(c.end) - offset, c.text)
     if image is None:
         return ""
-    more = f" (the passage continues on p. {int(c.page_end)})" if getattr(c, "page_end", None) else ""
+    more = f" (the passage continues on p. {int(c.page_end)})" if c.page_end else ""
     note = "" if image.boxes else " — the passage could not be placed on the page (file changed?)"
     data = base64.b64encode(image.png).decode("ascii")
     return (f'<details class="rag-page" data-page="{image.page}" data-boxes="{image.boxes}">'
@@ -101,7 +97,7 @@ def page_viewer(c, settings: Settings) -> str:
             f'src="data:image/png;base64,{data}"></details>')
 
 
-def render_sources(citations, settings: Settings, note: str = "", quotes: dict[int, list[str]] | None = None,
+def render_sources(citations: list[Citation], settings: Settings, note: str = "", quotes: dict[int, list[str]] | None = None,
                    pages: bool = False) -> str:
     """The numbered passages [1]..[n] of the current answer, in the answer's own numbering.
 
@@ -118,10 +114,10 @@ def render_sources(citations, settings: Settings, note: str = "", quotes: dict[i
         before, span, after = source_context(settings, c.source, c.start, c.end, c.text)
         cited = getattr(c, "cited", True)
         head = (f'<span class="rag-n">[{int(c.n)}]</span> '
-                f'<span class="rag-title">{esc(getattr(c, "heading", "") or c.title or c.source)}</span>'
+                f'<span class="rag-title">{esc(c.heading or c.title or c.source)}</span>'
                 f'<span class="rag-score" title="retrieval score (hybrid: reciprocal-rank fusion; dense: cosine)">'
                 f'score {float(c.score):.3f}</span>')
-        body = (f'<div class="rag-file">{esc(c.source)} · {_location(c)}characters {int(c.start)}–{int(c.end)} '
+        body = (f'<div class="rag-file">{esc(c.source)} · {c.location() + " · " if c.page is not None else ""}characters {int(c.start)}–{int(c.end)} '
                 f'{_support_badge(c)}</div>'
                 f'<div class="rag-passage">{esc(before)}{_marked_span(span, quotes.get(int(c.n), []))}{esc(after)}</div>'
                 + (page_viewer(c, settings) if pages else ""))
