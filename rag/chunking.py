@@ -113,13 +113,21 @@ def clip_heading(path: str) -> tuple[str, int]:
     return _fit(candidates[-1])
 
 
+def _clipped_headings(title: str, paths: list[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[str, int]]:
+    """clip_heading of each section's heading path, the paths counted in one tokenizer batch (a CSV has
+    a section per row; most paths fit the budget as they are)."""
+    full = [heading_path(title, path) for path in paths]
+    return {path: (text, n) if n <= HEADING_TOKEN_BUDGET else clip_heading(text)
+            for path, text, n in zip(paths, full, token_counts(full))}
+
+
 def chunk_text(text: str, title: str, chunk_size: int, overlap: int, layout: Layout | None = None) -> list[Chunk]:
     """Chunks of `text`, each embedded under its heading path. With a layout's sections, no chunk
     runs across a section start: a chunk ends before it and the next chunk starts at it, without
     overlap. Without them (.txt) chunking is by size alone, under the title."""
     layout = layout or Layout()
     boundaries = layout.boundaries
-    headings = {path: clip_heading(heading_path(title, path)) for path in {()} | {p for _, p in layout.sections}}
+    headings = _clipped_headings(title, list({()} | {p for _, p in layout.sections}))
     # Word-piece counts add up across whitespace, so heading + passage + [CLS]/[SEP] stays in the window.
     budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - max(n for _, n in headings.values()))
     units = _units(text, budget)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 
 HEADING_SEPARATOR = " › "
 
@@ -24,8 +25,14 @@ class Layout:
         return max(1, bisect_right(self.page_starts, offset))
 
     def heading_at(self, offset: int) -> tuple[str, ...]:
-        at = bisect_right([s for s, _ in self.sections], offset) - 1
+        at = bisect_right(self._section_starts, offset) - 1
         return self.sections[at][1] if at >= 0 else ()
+
+    @cached_property
+    def _section_starts(self) -> list[int]:
+        # Asked once per chunk: rebuilding it each time made a 20,000-row CSV (a section per row)
+        # quadratic. Sections are set when the layout is made, never changed after.
+        return [s for s, _ in self.sections]
 
     @property
     def boundaries(self) -> list[int]:
