@@ -104,6 +104,24 @@ def kind_breakdown(run: dict) -> list[str]:
     return lines + [""]
 
 
+def refusal_reasons(run: dict) -> list[str]:
+    """Which check refused, split by whether the question had an answer: a false refusal's check is
+    the one to look at first."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for name, c in run["configs"].items():
+        for r in c["records"]:
+            if r.get("refused"):
+                counts = rows.setdefault((name, r.get("refusal_reason") or "(not recorded)"), [0, 0])
+                counts[0 if r["answerable"] else 1] += 1
+    if not rows:
+        return []
+    lines = ["## Why questions were refused", "",
+             "| configuration | check that refused | answerable (false refusals) | unanswerable |", "|---|---|---:|---:|"]
+    for (name, reason), (answerable, unanswerable) in sorted(rows.items(), key=lambda kv: (kv[0][0], -sum(kv[1]))):
+        lines.append(f"| {name} | {_clip(reason, 120)} | {answerable} | {unanswerable} |")
+    return lines + [""]
+
+
 def _clip(text: str | None, n: int = 160) -> str:
     text = " ".join((text or "").split()).replace("|", "\\|")
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -130,6 +148,10 @@ def _failure_lines(r: dict) -> list[str]:
                      f"({r['relevant_in_index']} relevant chunk(s) in the index)")
     if r["answer"] is not None:
         lines.append(f"- answer{' (refused)' if r['refused'] else ''}: {_clip(r['answer'], 300)}")
+    if r.get("refusal_reason"):
+        lines.append(f"- refused because {r['refusal_reason']}")
+    if r.get("draft") and r["draft"].strip() != (r["answer"] or "").strip():
+        lines.append(f"- the generator wrote: {_clip(r['draft'], 300)}")
     top = r["retrieved"][0] if r["retrieved"] else None
     if top:
         lines.append(f"- top passage: {top['source']} — {_clip(top['text'], 200)}")
@@ -185,6 +207,7 @@ def markdown(run: dict) -> str:
                   answers, ""]
     parts += verifier_lines(run)
     parts += kind_breakdown(run)
+    parts += refusal_reasons(run)
     parts += ["## Latency", "", table(run, LATENCY_COLUMNS), "", "![latency](latency.png)", "",
               "## Configurations", ""]
     for name, c in run["configs"].items():

@@ -100,7 +100,7 @@ def new_record(q: Question, config: EvalConfig) -> dict:
             "answerable": q.answerable, "gold_answer": q.answer, "evidence": q.evidence,
             "keywords": q.keywords, "resolves": q.resolves, "standalone_question": None, "answer": None, "refused": None,
             "citations": [], "sentences": [], "retrieved": [], "relevant_in_index": 0, "evidence_found": [],
-            "timings": {}, "llm": None, "error": None}
+            "timings": {}, "llm": None, "error": None, "refusal_reason": "", "draft": ""}
 
 
 def conversation(q: Question, answerer, replay: bool) -> list[tuple[str, str]]:
@@ -119,6 +119,7 @@ def answer_into(record: dict, q: Question, answerer, replay: bool) -> None:
     result = answerer.ask(q.question, history=conversation(q, answerer, replay))
     record.update(standalone_question=result.standalone_question, answer=result.answer,
                   refused=bool(result.refused), llm=getattr(result, "llm", None),
+                  refusal_reason=result.refusal_reason, draft=result.draft,
                   timings={k: v for k, v in dict(result.timings).items() if v is not None})
     record["citations"] = [_as_dict(c) for c in result.citations]
     record["sentences"] = [_as_dict(s) for s in getattr(result, "sentences", [])]

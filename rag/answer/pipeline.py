@@ -131,15 +131,15 @@ class Answerer:
         decision = decide(run.standalone.text, raw, citations, run.embedder)
         if decision.refused:
             uncited = [replace(c, cited=False, supported=None) for c in citations]
-            return self._result(run, REFUSAL, True, uncited, [], evidence, decision.reason)
+            return self._result(run, REFUSAL, True, uncited, [], evidence, decision.reason, raw)
         cited = {n for s in decision.sentences for n in s.citations}
         checked = [replace(c, cited=c.n in cited, supported=True if c.n in cited else None) for c in citations]
-        return self._result(run, decision.answer, False, checked, decision.sentences, evidence)
+        return self._result(run, decision.answer, False, checked, decision.sentences, evidence, draft=raw)
 
-    def _result(self, run, answer, refused, citations, sentences, evidence, reason="") -> AnswerResult:
+    def _result(self, run, answer, refused, citations, sentences, evidence, reason="", draft="") -> AnswerResult:
         run.mark("total_s")
         return AnswerResult(question=run.query.text, standalone_question=run.standalone.text, answer=answer,
                             refused=refused, citations=citations, sentences=sentences,
                             timings=dict(run.timings), llm=self.generator.name, evidence=evidence,
-                            refusal_reason=reason)
+                            refusal_reason=reason, draft=draft)
 

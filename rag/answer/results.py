@@ -49,6 +49,7 @@ class AnswerResult:
     llm: str
     evidence: float = 0.0  # best dense cosine of the question to a retrieved passage
     refusal_reason: str = ""  # which check refused (empty for an answer)
+    draft: str = ""  # what the generator wrote, before the checks kept or refused it
 
     def as_json(self) -> dict:
         return {
@@ -63,6 +64,7 @@ class AnswerResult:
             "llm": self.llm,
             "evidence": round(self.evidence, 4),
             "refusal_reason": self.refusal_reason,
+            "draft": self.draft,
         }
 
 
