@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.embedding import embed_texts
-from rag.answer.relevance import answers_question
+from rag.answer.relevance import answers_question, premise
 from rag.answer.verify import Verdict, caching, verify_answer, verify_sentence
 
 GABORONE = ("The US Embassy in Libya announced that the commander of the US Africa Command, General Michael "
@@ -142,6 +142,33 @@ def test_verify_answer_embeds_once_per_answer():
     ("Who won the last Libyan election?",
      ["Observers say talk of unifying Libya's military no longer arouses enthusiasm [1]."], False),
     ("What did Russia tell its citizens?", ["It told them not to travel to Libya [1]."], True),
+    # A yes/no question asks for no typed thing; a rewrite's context in parentheses is not the question.
+    ("Was it the first time the conference took place on that continent? (Where was the 2024 African "
+     "Defense Chiefs Conference held?)", ["Yes, it was the first time the conference took place on that continent [1]."],
+     True),
+    ("Was it the first time the conference took place in Africa?", ["Bananas are rich in potassium [1]."], False),
+    # "Where" answered by a place that has no name, with the question's own verb …
+    ("Where do terrorist organizations thrive?", ["Terrorist organizations thrive in areas of instability [1]."], True),
+    # … but not by any "in …" of a sentence about something else.
+    ("Where do terrorist organizations thrive?", ["Langley discussed threats in detail [1]."], False),
+    # A typed question is answered by one sentence that holds all it asks, not by pieces of two.
+    ("How many people use Debian?", ["Debian may be used by many more individuals than is otherwise possible [1].",
+                                     "More than 350 distributions are derived from Debian [3]."], False),
+    ("How many people use Debian?", ["Debian is used by 30 million people [1]."], True),
+    # An age, a cause of death and a passive verb are what those questions ask for.
+    ("How old was Bruce Perens when he became leader?",
+     ["Bruce Perens was replaced by Ian Jackson as leader at the beginning of January, 1998 [2]."], False),
+    ("How old was Bruce Perens when he became leader?", ["Bruce Perens was 38 years old when he became leader [1]."], True),
+    ("How old was Ian Murdock when he died?", ["Ian Murdock was 42 when he died [3]."], True),
+    ("What's the first promise in the social contract?",
+     ["Debian will remain 100% free [2].", "The social contract lists Debian's promises [1]."], True),
+    ("What did Ian Murdock die of?", ["Ian Murdock, the founder of the Debian Project, died in December 2015 [2]."], False),
+    ("What did Ian Murdock die of?", ["Ian Murdock died of suicide in December 2015 [1]."], True),
+    ("When was Ubuntu forked from Debian?", ["During August 1995, between Debian 0.93 Release 5 and 6 [2]."], False),
+    ("When was the article published?", ["The article was published on December 16, 2024 [1]."], True),
+    ("What's the codename of Debian 13?", ["A Brief History of Debian, Chapter 2 [3]."], False),
+    ("What is the annual budget of US Africa Command?",
+     ["General Michael Langley is the commander of the US Africa Command [2]."], False),
 ])
 def test_answers_question(embed, question, answer, expected):
     assert answers_question(question, answer, embed) is expected
@@ -191,3 +218,31 @@ def test_version_numbers_are_compared_as_written(embed):
     passage = ["Debian 1.3.1 Bo was released in June 1997."]
     assert verify_sentence("Bo was Debian 1.3.1.", passage, embed).supported
     assert not verify_sentence("Bo was Debian 1.3.2.", passage, embed).supported
+
+
+THREATS = ("He explained that the threats that must be deterred include terrorist organizations such as Daesh, "
+           "Al-Shabaab and Boko Haram, which thrive in areas of instability.")
+
+
+def test_a_passive_list_of_names_is_not_a_role_swap(embed):
+    # Every name stands before the verb in the sentence and after it in the passage: there is no
+    # second party to swap with (a real swap, "Three Russians arrested members of …", is in CORRUPTED).
+    verdict = verify_sentence("Daesh, Al-Shabaab and Boko Haram must be deterred.", [THREATS], embed)
+    assert verdict.supported, verdict.reasons
+
+
+def test_the_questions_own_names_and_numbers_are_its_premise_not_a_claim(embed):
+    sentence = "The 2024 conference was the first time the conference was held in Africa."
+    passage = "This is the first year the U.S. has co-hosted the conference with an African country and the first time the conference has been held in Africa."
+    alone = verify_sentence(sentence, [passage], embed)
+    assert not alone.supported and any("2024" in r for r in alone.reasons)
+    question = "What was new about the 2024 conference?"
+    shown = [passage, "The 2024 African Defense Chiefs Conference was held in Gaborone."]
+    given = premise(question, shown)
+    assert "2024" in given.split()
+    asked = verify_sentence(sentence, [passage], embed, premise=given)
+    assert asked.supported, asked.reasons
+    # A number the question does not hold is still the sentence's own claim …
+    assert not verify_sentence(sentence.replace("2024", "2023"), [passage], embed, premise=given).supported
+    # … and so is a word of the question that no shown passage holds.
+    assert "2024" not in premise(question, [passage]).split()

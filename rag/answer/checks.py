@@ -174,6 +174,11 @@ def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[To
     window_entities = entities(wtoks)
     subject = runs[0]
     objects = [(key, i) for key, i in runs if i > verb_at][:1]
+    if not objects:
+        # Every participant on one side ("Daesh, Al-Shabaab and Boko Haram must be deterred"): no
+        # second party to swap with, and a passive sentence over an active passage reorders the same
+        # roles legitimately ("the threats that must be deterred include Daesh …").
+        return []
     for key, i in [subject] + objects:
         before_in_sentence = (i < verb_at) != flip
         places = [j for w, j in window_entities if same_word(key, w)]

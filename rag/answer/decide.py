@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question, unmentioned_names
+from rag.answer.relevance import answers_question, premise, unmentioned_names
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -51,7 +51,8 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     titles = {c.n: c.title for c in citations}
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
-    kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles)
+    given = premise(question, [f"{c.title}\n{c.text}" for c in citations])
+    kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles, given)
                         for text, cites in split_answer(answer) if not unfinished(text)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
@@ -73,7 +74,7 @@ def unfinished(sentence: str) -> bool:
 
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,
                        runs: dict[int, tuple[list[int], str]] | None = None,
-                       titles: dict[int, str] | None = None) -> AnswerSentence | None:
+                       titles: dict[int, str] | None = None, premise: str = "") -> AnswerSentence | None:
     """The sentence cited to the passages that support it, or None when none does.
 
     Each cited passage is checked on its own and only those that back the sentence stay cited. A
@@ -87,7 +88,7 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
 
     def supports(numbers: list[int], texts: list[str] | None = None) -> bool:
         return verify_sentence(claim, texts or [passages[n] for n in numbers], embed,
-                               [titles.get(n, "") for n in numbers]).supported
+                               [titles.get(n, "") for n in numbers], premise).supported
 
     cited = [n for n in cites if n in passages]
     others = [n for n in sorted(passages) if n not in cited]

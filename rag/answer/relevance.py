@@ -36,7 +36,8 @@ PERSON_WORDS = {"government", "officials", "official", "delegation", "army", "pr
 PEOPLE = {"people", "persons", "individuals", "attendees", "participants", "members", "developers", "users",
           "citizens", "nationals", "men", "women", "fighters", "soldiers", "officials", "delegates", "staff"}
 ARTICLES = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those"}
-GENERIC_VERBS = {"happen", "happened", "occur", "occurred", "say", "said", "do", "mean", "take", "get", "go", "be"}
+GENERIC_VERBS = {"happen", "happened", "occur", "occurred", "say", "said", "do", "mean", "take", "get", "go", "be",
+                 "held"}  # "When was the conference held?" "It took place in …"
 IRREGULAR_BASE = {"met": "meet", "became": "become", "told": "tell", "held": "hold", "led": "lead", "won": "win",
                   "took": "take", "gave": "give", "made": "make", "sent": "send", "brought": "bring",
                   "wrote": "write", "fought": "fight", "chose": "choose", "left": "leave", "found": "find",
@@ -63,9 +64,20 @@ def unmentioned_names(question: str, passages: list[str]) -> list[str]:
     return sorted(missing)
 
 
+# A yes/no question ("Was it the first time …?") asks for no typed thing, whatever wh-word follows.
+YES_NO_START = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall|may|might)\b",
+                          re.I)
+PARENTHESIS = re.compile(r"\([^)]*\)")
+
+
 def question_type(question: str) -> str:
+    # A rewritten follow-up may carry its context in parentheses ("Was it …? (Where was … held?)"):
+    # that says what "it" is, not what is asked.
+    asked = PARENTHESIS.sub(" ", question)
+    if YES_NO_START.match(asked):
+        return "other"
     for pattern, kind in WH_PATTERNS:
-        if pattern.search(question):
+        if pattern.search(asked):
             return kind
     return "other"
 
@@ -87,6 +99,34 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
     if kind == "person":
         return bool(names(toks)) or bool(words & PERSON_WORDS)
     return True
+
+
+def premise(question: str, passages: list[str]) -> str:
+    """The question's words that some shown passage holds too: what an answer may take from the
+    question without its own passage repeating it. A word no passage holds ("bookworm" over passages
+    about sarge) stays the answer's claim to prove."""
+    text = " ".join(passages).lower()
+    return " ".join(w for w in re.findall(r"\w[\w.-]*", question)
+                    if re.search(rf"(?<![\w-]){re.escape(w.lower())}(?![\w-])", text))
+
+
+def place_phrase(toks: list[Token], question: str, verb: str | None) -> bool:
+    """A place that is no name ("Where do they thrive?" "in areas of instability"): a place
+    preposition before a word the question does not hold, in a sentence with the question's own verb
+    (without that, any "in …" of any sentence would pass)."""
+    if not verb or verb in GENERIC_VERBS or not any(same_verb(verb, t.lower) for t in toks):
+        return False
+    asked = {t.lower for t in tokens(question)}
+    for k, tok in enumerate(toks[:-1]):
+        if tok.lower not in PLACE_PREPOSITIONS - {"of", "during", "since", "until", "by", "to", "from"}:
+            continue
+        j = k + 1
+        while j < len(toks) - 1 and toks[j].lower in ARTICLES:
+            j += 1
+        word = toks[j].lower
+        if word.isalpha() and word not in asked and word not in TIME_WORDS and word not in stopwords():
+            return True
+    return False
 
 
 def tells_new(kind: str, question: str, sentence: str) -> bool:
@@ -131,6 +171,13 @@ def question_verb(toks: list[Token]) -> str | None:
     for i, tok in enumerate(toks):
         if tok.lower == "who" and (content(i + 1) or (i + 1 < len(toks) and toks[i + 1].lower in IRREGULAR_BASE)):
             return toks[i + 1].lower
+        if tok.lower in {"was", "were"} and i > 0 and toks[i - 1].lower in {"when", "where", "who"}:
+            # "When was ubuntu forked from debian?": the participle after the subject.
+            participle = next((toks[k].lower for k in range(i + 2, min(len(toks), i + 8))
+                               if not toks[k].capital and (toks[k].lower.endswith("ed") or toks[k].lower in IRREGULAR_BASE)),
+                              None)
+            if participle:
+                return participle
         if tok.lower in {"did", "does", "do"}:
             k = i + 1
             article = k < len(toks) and toks[k].lower in ARTICLES
@@ -150,8 +197,9 @@ def counted_noun(question: str) -> str | None:
 
 
 def asked_attribute(question: str) -> str | None:
-    """"What is the population of Libya?" -> "population" (a lower-case noun asked about)."""
-    m = re.search(r"\b(?:what|which) (?:is|are|was|were) (?:the|a|an) (\w+)\b", question, re.I)
+    """"What is the population of Libya?" -> "population": a property of something, which the answer
+    names ("the codename of Debian 13"). "What's the first promise in …" asks for the promise itself."""
+    m = re.search(r"\b(?:what|which)(?:'s|’s| is| are| was| were) (?:the|a|an) (?:\w+ ){0,2}?(\w+) of\b", question, re.I)
     return m.group(1) if m and m.group(1).islower() and m.group(1) not in stopwords() else None
 
 
@@ -181,24 +229,43 @@ def answers_question(question: str, answer_sentences: list[str], embed: Embed) -
 
 def answers_part(question: str, answer_sentences: list[str], embed: Embed) -> bool:
     """The answer holds the kind of thing asked for (a number for "how many", a time for "when", …),
-    about what was asked (the question's verb, counted noun or asked attribute, when it has one)."""
+    about what was asked (the question's verb, counted noun or asked attribute, when it has one). For
+    a typed question one sentence must hold all of it: "used by many individuals [1]. More than 350
+    distributions derive from Debian [3]." does not say how many people use Debian."""
     plain = [s for s in map(sentence_text, answer_sentences) if s]
     if not plain or not question.strip():
         return False
-    toks = tokens(" ".join(plain))
-    words = {t.lower for t in toks}
     kind = question_type(question)
-    if not has_kind(kind, toks):
+    if kind != "other":
+        return any(holds_asked(kind, question, tokens(sentence), sentence) for sentence in plain)
+    toks = tokens(" ".join(plain))
+    attribute = asked_attribute(question)
+    if attribute and not mentions(attribute, toks):
         return False
-    wanted = [asked_attribute(question), counted_noun(question)]
-    if any(w and not mentions(w, toks) for w in wanted):
-        return False
-    verb = question_verb(tokens(question))
-    if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
-        if not any(same_verb(verb, w) for w in words):
-            return False
-    if kind == "other":
-        vectors = as_matrix(embed([question] + plain))
-        return float((vectors[1:] @ vectors[0]).max()) >= ANSWER_SIMILARITY
-    return True
+    vectors = as_matrix(embed([question] + plain))
+    return float((vectors[1:] @ vectors[0]).max()) >= ANSWER_SIMILARITY
 
+
+AGE_WORDS = {"old", "age", "aged"}
+MAX_AGE = 130
+DIE_OF = re.compile(r"\bdie[ds]? (of|from)\b", re.I)
+CAUSE_OF_DEATH = re.compile(r"\b(die[ds]?|death)\b\W+(?:\w+\W+){0,3}?(of|from|after|following|due|because)\b", re.I)
+
+
+def holds_asked(kind: str, question: str, toks: list[Token], sentence: str) -> bool:
+    """One sentence holds what a typed question asks for."""
+    verb = question_verb(tokens(question))
+    if not has_kind(kind, toks) and not (kind == "place" and place_phrase(toks, question, verb)):
+        return False
+    if any(w and not mentions(w, toks) for w in (asked_attribute(question), counted_noun(question))):
+        return False
+    words = {t.lower for t in toks}
+    if re.search(r"\bhow old\b", question, re.I) and not (words & AGE_WORDS or any(
+            re.fullmatch(r"\d+", value) and 0 < int(value) <= MAX_AGE and not toks[i].lower.isalpha()
+            for value, i in number_values(toks))):
+        return False  # a year ("January, 1998") or a version ("2.0") is not an age; "was 42" is
+    if DIE_OF.search(question) and not CAUSE_OF_DEATH.search(sentence):
+        return False  # "died in December 2015" says when, not of what
+    if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
+        return any(same_verb(verb, w) for w in words)
+    return True

@@ -152,10 +152,14 @@ def sentence_text(sentence: str) -> str:
     return re.sub(r"\s+", " ", CITE.sub("", sentence)).strip()
 
 
-def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Sequence[str] = ()) -> Verdict:
+def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Sequence[str] = (),
+                    premise: str = "") -> Verdict:
     """Whether `passages` (the cited ones) say what `sentence` says. One embedding call. `titles`, one
     per passage when known: its document's title, which every passage of the document is about
-    ("Social Contract": "Version 1.1 ratified on April 26, 2004")."""
+    ("Social Contract": "Version 1.1 ratified on April 26, 2004"). `premise`: the words of the question
+    that the shown passages hold (relevance.premise); a sentence may restate them without its own
+    passage saying them ("The 2024 conference was the first …" for "What was new about the 2024
+    conference?")."""
     plain = sentence_text(sentence)
     titles = list(titles) + [""] * (len(passages) - len(titles))
     titles = [t for p, t in zip(passages, titles) if p.strip()]
@@ -176,7 +180,7 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     k = align(stoks, units, sims, context)
     window, owner, _ = units[k]
     wtoks = tokens(window)
-    reasons = (missing_terms(stoks, wtoks, passages[owner], context[k]) + number_subjects(stoks, wtoks)
+    reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
     score = soft_score(float(sims[k]), stoks, wtoks + context[k])
