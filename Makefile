@@ -72,7 +72,8 @@ chat: install-local
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-test: install-local browser
+# The tests cover the optional mpnet embedder too (tests/test_mpnet.py), so CI installs it.
+test: install-local install-mpnet browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 eval: install-local
