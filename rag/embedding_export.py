@@ -1,5 +1,7 @@
-"""Install-time export of the packaged all-MiniLM-L6-v2 to ONNX (fp32, and int8 weights), so that
-ingestion and queries run on ONNX Runtime without importing torch (6-7 s of start-up here).
+"""Install-time export of a local embedding model (all-MiniLM-L6-v2, or all-mpnet-base-v2 after
+`make install-mpnet`) to ONNX (fp32, and int8 weights), so that ingestion and queries run on ONNX
+Runtime without importing torch (6-7 s of start-up here). One path for both models: what differs
+(inputs, window, padding token, folder) is in their rag.embedding_models entry.
 
 This is the only module that imports torch and transformers for the ONNX backend, and only when
 `rag model export-onnx` (run by `make install`) or a first use without it calls `export_onnx`.
@@ -15,15 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedding import model_path
+from rag.embedding_models import MINILM, PROJECT_MODELS, EmbeddingModel, source_folder
 from rag.errors import BackendError
 
 log = logging.getLogger(__name__)
 
-EXPORT_DIR = "all-minilm-l6-v2-onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # The exported graph must reproduce the torch vectors. int8 weights move them a little (corpus chunks:
 # cosine 0.994 on average), short texts more (one word: 0.97), so the int8 file embeds documents only;
 # its bound here is a sanity check that catches a broken quantisation (tests measure quality).
@@ -37,32 +37,29 @@ CHECK_TEXTS = [
 ]
 
 
-# Where `make install` (run at the repository root) writes the export: found from any working directory.
-PROJECT_MODELS = Path(__file__).resolve().parents[1] / ".models"
+def export_dir(model_dir: Path, model: EmbeddingModel = MINILM) -> Path:
+    return Path(model_dir) / model.export_dir
 
 
-def export_dir(model_dir: Path) -> Path:
-    return Path(model_dir) / EXPORT_DIR
-
-
-def find_export(model_dir: Path) -> Path | None:
+def find_export(model_dir: Path, model: EmbeddingModel = MINILM) -> Path | None:
     """The folder holding the export: under model_dir (a relative one is read from the working
     directory, like the GGUF), else under the project's own .models/; None when neither has it."""
     for candidate in (Path(model_dir), PROJECT_MODELS):
-        if exported(candidate):
-            return export_dir(candidate)
+        if exported(candidate, model):
+            return export_dir(candidate, model)
     return None
 
 
-def exported(model_dir: Path) -> bool:
-    folder = export_dir(model_dir)
-    return all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in (FP32_FILE, INT8_FILE))
+def exported(model_dir: Path, model: EmbeddingModel = MINILM) -> bool:
+    folder = export_dir(model_dir, model)
+    files = (FP32_FILE, INT8_FILE) if model.int8 else (FP32_FILE,)
+    return all((folder / name).is_file() and (folder / name).stat().st_size > 0 for name in files)
 
 
-def export_onnx(model_dir: Path, force: bool = False) -> Path:
+def export_onnx(model_dir: Path, model: EmbeddingModel = MINILM, force: bool = False) -> Path:
     """Write model.onnx and model.int8.onnx under model_dir (once; `force` redoes it). Returns the folder."""
-    folder = export_dir(model_dir)
-    if exported(model_dir) and not force:
+    folder = export_dir(model_dir, model)
+    if exported(model_dir, model) and not force:
         return folder
     try:
         import onnx  # noqa: F401  (torch.onnx.export and the quantizer both need it)
@@ -70,54 +67,56 @@ def export_onnx(model_dir: Path, force: bool = False) -> Path:
         from transformers import AutoModel
     except ImportError as exc:
         raise BackendError(f"exporting the embedding model to ONNX needs {exc.name}: run `make install`") from None
+    source = source_folder(model, model_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    source = model_path()
     reference = _torch_vectors(source)
     # Eager attention traces into plain ONNX ops; the default SDPA path would bake in shape checks.
-    model = AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()
+    network = AutoModel.from_pretrained(str(source), attn_implementation="eager").eval()
     fp32 = folder / FP32_FILE
-    _publish(fp32, lambda tmp: _export(torch, model, source, tmp), reference)
-    _publish(folder / INT8_FILE, lambda tmp: _quantize(fp32, tmp), reference)
+    _publish(fp32, lambda tmp: _export(torch, network, model, source, tmp), reference, model, source)
+    if model.int8:
+        _publish(folder / INT8_FILE, lambda tmp: _quantize(fp32, tmp), reference, model, source)
     return folder
 
 
-def _publish(target: Path, write, reference: np.ndarray) -> None:
+def _publish(target: Path, write, reference: np.ndarray, model: EmbeddingModel, source: Path) -> None:
     partial = target.with_name(f"{target.stem}.partial-{os.getpid()}.onnx")
     try:
         write(partial)
-        _check(partial, reference, MIN_COSINE[target.name])
+        _check(partial, reference, MIN_COSINE[target.name], model, source)
         partial.replace(target)
         log.info("wrote %s (%.1f MB)", target, target.stat().st_size / 1e6)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def _traceable(torch, model):
-    """BertModel's forward takes keyword arguments in an order transformers changes between
-    versions; the traced module takes exactly the three inputs, in order."""
+def _traceable(torch, network, inputs: tuple[str, ...]):
+    """A model's forward takes keyword arguments in an order transformers changes between versions;
+    the traced module takes exactly the model's inputs (MiniLM three, MPNet no token types), in order."""
 
     class LastHiddenState(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.model = model
+            self.network = network
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, *tensors):
+            return self.network(**dict(zip(inputs, tensors))).last_hidden_state
 
     return LastHiddenState()
 
 
-def _export(torch, model, source: Path, target: Path) -> None:
+def _export(torch, network, model: EmbeddingModel, source: Path, target: Path) -> None:
     from rag.embedding_onnx import input_tokenizer
 
-    encoded = input_tokenizer(source).encode_batch(CHECK_TEXTS[:2])
+    encoded = input_tokenizer(source, model).encode_batch(CHECK_TEXTS[:2])
     ids = torch.tensor([e.ids for e in encoded])
-    sample = (ids, torch.tensor([e.attention_mask for e in encoded]), torch.zeros_like(ids))
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    feeds = {"input_ids": ids, "attention_mask": torch.tensor([e.attention_mask for e in encoded]),
+             "token_type_ids": torch.zeros_like(ids)}
+    sample = tuple(feeds[name] for name in model.inputs)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*model.inputs, "last_hidden_state")}
     with torch.no_grad():
         # The TorchScript exporter: the dynamo one needs onnxscript, which is not installed.
-        torch.onnx.export(_traceable(torch, model), sample, str(target), input_names=list(INPUTS),
+        torch.onnx.export(_traceable(torch, network, model.inputs), sample, str(target), input_names=list(model.inputs),
                           output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17,
                           dynamo=False)
 
@@ -132,10 +131,10 @@ def _quantize(fp32: Path, target: Path) -> None:
                      op_types_to_quantize=["MatMul"], extra_options={"DefaultTensorType": 1})  # 1 = float
 
 
-def _check(candidate: Path, reference: np.ndarray, min_cosine: float) -> None:
+def _check(candidate: Path, reference: np.ndarray, min_cosine: float, model: EmbeddingModel, source: Path) -> None:
     from rag.embedding_onnx import OnnxEmbedder
 
-    got = OnnxEmbedder(candidate, model_path(), threads=0, name="check").embed(CHECK_TEXTS, batch_size=8)
+    got = OnnxEmbedder(candidate, source, threads=0, name="check", model=model).embed(CHECK_TEXTS, batch_size=8)
     worst = float((got * reference).sum(axis=1).min())
     if worst < min_cosine:
         raise BackendError(f"the exported {candidate.name} disagrees with the torch model "

@@ -1,4 +1,4 @@
-"""all-MiniLM-L6-v2 on ONNX Runtime: the `tokenizers` word pieces, the exported graph, mean pooling
+"""A sentence-transformers model (all-MiniLM-L6-v2, all-mpnet-base-v2) on ONNX Runtime: the `tokenizers` word pieces, the exported graph, mean pooling
 and L2 normalisation (what sentence-transformers' Pooling and Normalize modules do). No torch.
 
 chromadb ships the same thing (`ONNXMiniLM_L6_V2`), but it cannot be used here: it pads every text
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-# all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included.
-MODEL_WINDOW = 256
+from rag.embedding_models import MINILM, EmbeddingModel
+
+# all-MiniLM-L6-v2 reads at most 256 word pieces, [CLS] and [SEP] included: chunks are sized for it.
+MODEL_WINDOW = MINILM.window
 
 
 def _tokenizer(model_source: Path):
@@ -31,12 +33,12 @@ def counting_tokenizer(model_source: Path):
     return tokenizer
 
 
-def input_tokenizer(model_source: Path):
+def input_tokenizer(model_source: Path, model: EmbeddingModel = MINILM):
     """Model inputs: cut at the window like sentence-transformers, padded to the longest in the batch."""
     tokenizer = _tokenizer(model_source)
-    tokenizer.enable_truncation(max_length=MODEL_WINDOW)
-    pad_id = tokenizer.token_to_id("[PAD]")
-    tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
+    tokenizer.enable_truncation(max_length=model.window)
+    pad_id = tokenizer.token_to_id(model.pad_token)
+    tokenizer.enable_padding(pad_id=pad_id, pad_token=model.pad_token)
     return tokenizer
 
 
@@ -56,13 +58,12 @@ def available_cores() -> int:
 
 
 class OnnxEmbedder:
-    dims = 384
-
-    def __init__(self, model_file: Path, model_source: Path, threads: int, name: str):
+    def __init__(self, model_file: Path, model_source: Path, threads: int, name: str, model: EmbeddingModel = MINILM):
         import onnxruntime as ort
 
         self.name = name
-        self.tokenizer = input_tokenizer(model_source)
+        self.dims = model.dims
+        self.tokenizer = input_tokenizer(model_source, model)
         options = ort.SessionOptions()
         # One process embeds at a time; its matrix products use every core it may run on (2 here).
         options.intra_op_num_threads = threads or available_cores()

