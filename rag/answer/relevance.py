@@ -237,7 +237,9 @@ def answers_part(question: str, answer_sentences: list[str], embed: Embed) -> bo
         return False
     kind = question_type(question)
     if kind != "other":
-        return any(holds_asked(kind, question, tokens(sentence), sentence) for sentence in plain)
+        verb = question_verb(tokens(question))  # what the question asks, worked out once for all sentences
+        wanted = [w for w in (asked_attribute(question), counted_noun(question)) if w]
+        return any(holds_asked(kind, question, verb, wanted, tokens(sentence), sentence) for sentence in plain)
     toks = tokens(" ".join(plain))
     attribute = asked_attribute(question)
     if attribute and not mentions(attribute, toks):
@@ -252,12 +254,13 @@ DIE_OF = re.compile(r"\bdie[ds]? (of|from)\b", re.I)
 CAUSE_OF_DEATH = re.compile(r"\b(die[ds]?|death)\b\W+(?:\w+\W+){0,3}?(of|from|after|following|due|because)\b", re.I)
 
 
-def holds_asked(kind: str, question: str, toks: list[Token], sentence: str) -> bool:
-    """One sentence holds what a typed question asks for."""
-    verb = question_verb(tokens(question))
+def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], toks: list[Token],
+                sentence: str) -> bool:
+    """One sentence holds what a typed question asks for: its kind of thing, the nouns it `wanted`
+    named (asked attribute, counted noun) and its own `verb`."""
     if not has_kind(kind, toks) and not (kind == "place" and place_phrase(toks, question, verb)):
         return False
-    if any(w and not mentions(w, toks) for w in (asked_attribute(question), counted_noun(question))):
+    if any(not mentions(w, toks) for w in wanted):
         return False
     words = {t.lower for t in toks}
     if re.search(r"\bhow old\b", question, re.I) and not (words & AGE_WORDS or any(
