@@ -59,6 +59,16 @@ def test_cli_prints_the_page(pdf_corpus, capsys):
                  "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")])
     out = capsys.readouterr().out
     assert code == 0 and f"survey.pdf (Harbour survey › Section {FACT_PAGE}) p. {FACT_PAGE}, chars" in out
+    code = main(["search", "Vexmoor lighthouse painted green", "--k", "1",
+                 "--corpus", str(tmp_path / "corpus"), "--index", str(tmp_path / "index")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"survey.pdf (Harbour survey › Section {FACT_PAGE}) p. {FACT_PAGE}, chars" in out
+
+
+def test_a_passage_over_two_pages_is_labelled_pp():
+    from rag.answer.results import page_label
+
+    assert page_label(6, 7) == "pp. 6–7" and page_label(6) == "p. 6" and page_label(None) == ""
 
 
 def test_a_pdf_without_text_layer_is_skipped_with_a_clear_message(tmp_path, capsys):

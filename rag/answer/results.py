@@ -23,10 +23,14 @@ class Citation:
     page_offset: int | None = None  # where `page` starts in the document text (for the page viewer)
 
     def location(self) -> str:
-        """"p. 6", "pp. 6–7" or ""."""
-        if self.page is None:
-            return ""
-        return f"pp. {self.page}–{self.page_end}" if self.page_end else f"p. {self.page}"
+        return page_label(self.page, self.page_end)
+
+
+def page_label(page: int | None, page_end: int | None = None) -> str:
+    """"p. 6", "pp. 6–7" or "" (no page: not a PDF)."""
+    if page is None:
+        return ""
+    return f"pp. {page}–{page_end}" if page_end else f"p. {page}"
 
 
 @dataclass

@@ -50,6 +50,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from rag.answer.results import page_label
     from rag.retrieve import Retriever
 
     settings = _settings_from(args)
@@ -63,7 +64,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for h in hits:
         scores = ", ".join(f"{name} {value:.3f}" for name, value in h.scores.items())
         where = hit_location(h)
-        page = f"p. {where['page']}" + (f"–{where['page_end']}" if where["page_end"] else "") + ", " if where["page"] else ""
+        page = page_label(where["page"], where["page_end"]) + ", " if where["page"] else ""
         print(terminal_safe(f"[{h.rank}] {h.source} ({where['heading'] or h.title}) {page}chars {h.start}-{h.end}  {scores}"))
         print("    " + terminal_safe(" ".join(h.text.split())[:400]))
     return 0
