@@ -83,6 +83,9 @@ def test_uncited_sentence_gets_the_passage_that_supports_it():
     ("Three Russians were arrested in Tripoli. [1]", "Three Russians were arrested in Tripoli [1]."),
     ("He met them in Gaborone [1][2].", "He met them in Gaborone [1][2]."),
     ("Nothing cited here.", "Nothing cited here."),
+    ("You need a 3:1 majority. This is stated in [4].", "You need a 3:1 majority [4]."),
+    ("It was held in Gaborone. This information is found in passage 2.", "It was held in Gaborone [2]."),
+    ("This is stated in the report. It was held in Gaborone [1].", "This is stated in the report. It was held in Gaborone [1]."),
 ])
 def test_citation_placement_is_normalised(raw, placed):
     assert place_citations(raw) == placed

@@ -220,6 +220,16 @@ def test_version_numbers_are_compared_as_written(embed):
     assert not verify_sentence("Bo was Debian 1.3.2.", passage, embed).supported
 
 
+def test_a_number_must_count_what_the_passage_counts_with_it(embed):
+    passage = ["A Developer is not eligible to be (re)appointed to the Technical Committee if they have been "
+               "a member within the previous 12 months."]
+    verdict = verify_sentence("The Technical Committee can have a maximum of 12 members.", passage, embed)
+    assert not verdict.supported and "but 'months' in the passage" in " ".join(verdict.reasons)
+    verdict = verify_sentence("A Developer who has been a member within the previous 12 months is not eligible "
+                              "to be reappointed to the Technical Committee.", passage, embed)
+    assert verdict.supported, verdict.reasons
+
+
 THREATS = ("He explained that the threats that must be deterred include terrorist organizations such as Daesh, "
            "Al-Shabaab and Boko Haram, which thrive in areas of instability.")
 

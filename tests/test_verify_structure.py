@@ -82,11 +82,30 @@ def test_a_question_that_asks_two_things_is_answered_by_either_part():
                                 ["The arrests were made for reasons of security [1]."], embed())
 
 
+def test_a_typed_answer_must_tell_more_than_the_question():
+    # the asked person must be a new one for "who <verb>"; for "who did X <verb>" X is not the answer
+    assert not answers_question("who led debian after Ian Murdock?",
+                                ["Ian Murdock led the Debian Project from 1993 to 1996 [1]."], embed())
+    assert answers_question("who led debian after Ian Murdock?", ["Bruce Perens led Debian from 1996 [2]."], embed())
+    assert answers_question("Who led Debian after Ian Murdock?",
+                            ["Debian was led by Bruce Perens after Ian Murdock [2]."], embed())
+    assert answers_question("Who painted the Vexmoor lighthouse green?",
+                            ["The Vexmoor lighthouse was painted green in 1911 by the keeper Alma Quist [1]."], embed())
+    assert answers_question("Who did Khaled Haftar meet in Benghazi?",
+                            ["Khaled Haftar met with a delegation of the US Army in Benghazi [1]."], embed())
+    # a "first" or a year the question holds is no time of its own
+    assert not answers_question("when was the first master server built?",
+                                ["The first master server was built by Bdale Garbee [2]."], embed())
+
+
 def test_a_sentence_that_stops_before_its_citation_is_dropped():
     from rag.answer.decide import unfinished
 
     assert unfinished("The article was translated by [2].") and unfinished("The leader then was [3].")
     assert not unfinished("The article was translated by Libya Review [2].")
+    assert not unfinished("4 servers got hacked in 2003 [1].")  # a number finishes it
+    assert not unfinished("The MIPS architecture was the architecture Thiemo Seufer worked on [1].")
+    assert unfinished("The first release of Debian was based on [2].") and unfinished("He worked on [1].")
     passage = cite(1, "Translated by Libya Review staff. The conference was held in Gaborone.")
     result = decide("Who translated the article?", "The article was translated by [1].", [passage], Embedder())
     assert result.refused

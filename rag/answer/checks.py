@@ -11,6 +11,7 @@ from rag.answer.claims import (PLACE_PREPOSITIONS, SCALES, Token, contains_word,
 
 # Tuned on the dev split of eval/support.jsonl (see eval/support.py).
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
+ORDINAL = re.compile(r"\d+(st|nd|rd|th)")  # "first": an adjective may stand between it and its noun
 PARTITIVE_EXTRA = 3           # more tokens after "N of" ("four of the project's main Web servers")
 
 NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
@@ -63,7 +64,27 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
                 for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + unit_span(wtoks, j) + 1))}
         if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
             reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
+        elif not ORDINAL.fullmatch(value) and (counted := counted_nouns(wtoks, window_numbers, value)) and not any(
+                contains_word(noun, {c}) or contains_word(c, {noun}) for c in counted):
+            # "a maximum of 12 members" over "a member within the previous 12 months": the passage's
+            # number counts something else, whatever words stand around it
+            reasons.append(f"number {value} counts '{noun}' in the sentence but '{counted[0]}' in the passage")
     return reasons
+
+
+def counted_nouns(wtoks: list[Token], window_numbers: list[tuple[str, int]], value: str) -> list[str]:
+    """The words right after each occurrence of `value` in the window that say what it counts
+    ("12 months"); nothing for a number followed by "of", punctuation or another number."""
+    stop = stopwords()
+    found = []
+    for v, j in window_numbers:
+        if v != value or j + 1 >= len(wtoks):
+            continue
+        nxt = wtoks[j + 1].lower
+        if not nxt.isalpha() or nxt in stop or nxt in SCALES:
+            return []  # an occurrence whose count is not said: cannot tell
+        found.append(nxt)
+    return found
 
 
 def unit_span(toks: list[Token], i: int) -> int:

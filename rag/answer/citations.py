@@ -26,6 +26,11 @@ WORDED_CITATION = re.compile(
     r"[,;]?\s*\(?\b(?:as\s+(?:stated|mentioned|reported|noted|described|said|shown)\s+in|according\s+to|see|"
     r"from|in)\s+(?:the\s+)?(?:passages?|sources?)?\s*((?:\[\d{1,3}\]\s*)+)\)?", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?…]+[\"”’']?\s*$")
+# "This is stated in [4].": a sentence that only points at a passage cites the sentence before it.
+POINTER_ONLY = re.compile(
+    r"(?:(?:this|that|it)(?:\s+(?:information|answer|fact))?\s+(?:is|was|can\s+be)\s+"
+    r"(?:stated|mentioned|found|given|shown|written|noted|described|explained|confirmed)|source|sources)"
+    r"(?:\s+(?:in|by))?(?:\s+the)?(?:\s+(?:passages?|sources?|documents?))?[\s.!]*", re.IGNORECASE)
 
 
 def cited_numbers(text: str) -> list[int]:
@@ -60,7 +65,7 @@ def place_citations(answer: str) -> str:
             placed[-1][1].extend(MARK.findall(lead.group(0)))
             piece = piece[lead.end():]
         body, marks = _marks_out(piece)
-        if body.strip(" .!?…"):
+        if body.strip(" .!?…") and not (placed and POINTER_ONLY.fullmatch(body.strip())):
             placed.append((body[:1].upper() + body[1:], marks))
         elif placed:
             placed[-1][1].extend(marks)

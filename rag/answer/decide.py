@@ -65,11 +65,27 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
 # article was translated by [2].", "The leader then was [3]." (the model put the marker for the name).
 UNFINISHED_ENDINGS = {"by", "was", "were", "is", "are", "the", "a", "an", "of", "to", "in", "and", "or", "as", "from",
                       "with", "at", "for", "on", "that", "which", "who", "be", "been", "its", "their", "his", "her"}
+# ...except a preposition closing a relative clause: "the architecture Thiemo Seufer worked on [1]."
+STRANDED_PREPOSITIONS = {"on", "in", "at", "for", "with", "to", "from"}
+AUXILIARIES = {"was", "were", "is", "are", "be", "been", "being", "has", "have", "had", "get", "got"}
+PAST_IRREGULAR = {"came", "went", "grew", "lived", "ran", "began", "fought", "brought", "took", "wrote", "sent"}
+MIN_RELATIVE_WORDS = 6
 
 
 def unfinished(sentence: str) -> bool:
-    words = re.findall(r"[A-Za-z']+", strip_citations(sentence))
-    return bool(words) and words[-1].lower() in UNFINISHED_ENDINGS
+    words = [w.lower() for w in re.findall(r"[\w']+", strip_citations(sentence))]  # "hacked in 2003" ends on 2003
+    if not words or words[-1] not in UNFINISHED_ENDINGS:
+        return False
+    return not stranded_preposition(words)
+
+
+def stranded_preposition(words: list[str]) -> bool:
+    """The sentence ends "... <subject> <past verb> <preposition>", the object being earlier: a
+    passive ("was based on") or a bare "He worked on" still misses it."""
+    if len(words) < MIN_RELATIVE_WORDS or words[-1] not in STRANDED_PREPOSITIONS:
+        return False
+    verb, before = words[-2], words[-3]
+    return (verb.endswith("ed") or verb in PAST_IRREGULAR) and before not in AUXILIARIES
 
 
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,

@@ -68,13 +68,15 @@ def unmentioned_names(question: str, passages: list[str]) -> list[str]:
 YES_NO_START = re.compile(r"^\W*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|shall|may|might)\b",
                           re.I)
 PARENTHESIS = re.compile(r"\([^)]*\)")
+# "Where does the name come from?" asks for an origin, which is seldom a place.
+ORIGIN = re.compile(r"\bwhere\b.*\b(come|comes|came|coming|derive[sd]?) from\b", re.I)
 
 
 def question_type(question: str) -> str:
     # A rewritten follow-up may carry its context in parentheses ("Was it …? (Where was … held?)"):
     # that says what "it" is, not what is asked.
     asked = PARENTHESIS.sub(" ", question)
-    if YES_NO_START.match(asked):
+    if YES_NO_START.match(asked) or ORIGIN.search(asked):
         return "other"
     for pattern, kind in WH_PATTERNS:
         if pattern.search(asked):
@@ -258,8 +260,9 @@ def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], t
                 sentence: str) -> bool:
     """One sentence holds what a typed question asks for: its kind of thing, the nouns it `wanted`
     named (asked attribute, counted noun) and its own `verb`."""
-    if not has_kind(kind, toks) and not (kind == "place" and place_phrase(toks, question, verb)):
-        return False
+    if not tells_new(kind, PARENTHESIS.sub(" ", question), sentence) and not (
+            kind == "place" and place_phrase(toks, question, verb)):
+        return False  # "Who led Debian after Ian Murdock?" is not answered by "Ian Murdock led …"
     if any(not mentions(w, toks) for w in wanted):
         return False
     words = {t.lower for t in toks}
@@ -270,5 +273,30 @@ def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], t
     if DIE_OF.search(question) and not CAUSE_OF_DEATH.search(sentence):
         return False  # "died in December 2015" says when, not of what
     if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
-        return any(same_verb(verb, w) for w in words)
+        if not any(same_verb(verb, w) for w in words):
+            return False
+        asks_doer = kind == "person" and re.search(rf"\bwho\s+{re.escape(verb)}\b", question, re.I)
+        return not asks_doer or new_doer(question, verb, toks)  # "Who did X meet?" asks for the object
     return True
+
+
+PASSIVE_AUXILIARIES = {"was", "were", "is", "are", "be", "been", "being"}
+PASSIVE_BY_SPAN = 10
+
+
+def new_doer(question: str, verb: str, toks: list[Token]) -> bool:
+    """For "who <verb> …?": who does the verb in the sentence is someone the question does not name: "Who led
+    Debian after Ian Murdock?" is not answered by "Ian Murdock led Debian from 1993 to 1996". The
+    doer is the subject (a name before the verb) or, in a passive, the name after "by"."""
+    asked = {t.lower for t in tokens(PARENTHESIS.sub(" ", question))}
+    at = next(i for i, t in enumerate(toks) if same_verb(verb, t.lower))
+    if at > 0 and toks[at - 1].lower in PASSIVE_AUXILIARIES:  # "was painted green in 1911 by the keeper …"
+        by = next((i for i in range(at + 1, min(len(toks), at + PASSIVE_BY_SPAN)) if toks[i].lower == "by"), None)
+        side = list(range(by + 1, min(len(toks), by + 6))) if by is not None else []
+    else:
+        side = list(range(max(0, at - 6), at))
+    partner = next((i for i in range(at + 1, min(len(toks), at + 6)) if toks[i].lower == "with"), None)
+    if partner is not None and re.search(r"\bwith\b", question, re.I):  # "Who co-hosted it with the U.S.?"
+        side += range(partner + 1, min(len(toks), partner + 4))
+    doers = [n for n, i in names(toks) if i in side] + [toks[i].lower for i in side if toks[i].lower in PERSON_WORDS]
+    return not doers or any(not contains_word(d, asked) for d in doers)

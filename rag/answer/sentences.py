@@ -22,7 +22,7 @@ LABEL_WORDS = 8  # a heading, byline or list entry's label ("Debian 2.1 Slink (M
 LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
 SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
-ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
+ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
 
 
 def sentences_of(text: str) -> list[tuple[int, int]]:
