@@ -100,3 +100,16 @@ def test_question_whose_terms_are_absent_is_refused_without_an_llm():
     assert extractive_answer("How many barrels of oil does Libya export per day?", passages) is None
     assert term_coverage("Why?", passages) is None  # too short to judge: left to the other checks
     assert "[1]" in extractive_answer("How many Russians were arrested in Tripoli?", passages)
+
+
+def test_a_sentence_opening_on_a_pronoun_is_quoted_with_the_one_before():
+    passage = ("4.14. DebConf\nThe seventeenth DebConf, Debconf16, was held in Cape Town, South Africa, in July 2016. "
+               "It was the first DebConf in Africa.")
+    answer = extractive_answer("first debconf in africa?", [passage])
+    assert answer.startswith("The seventeenth DebConf, Debconf16, was held in Cape Town") and "[1]" in answer
+
+
+def test_a_heading_is_never_the_answer():
+    passage = "7. Term limit\nThe Project Leader is elected for one year and may stand again."
+    answer = extractive_answer("how long is a term limit of the project leader?", [passage])
+    assert answer == "The Project Leader is elected for one year and may stand again [1]."

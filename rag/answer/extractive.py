@@ -13,13 +13,17 @@ from rag.answer.citations import neutralise_citations
 from rag.answer.followup import heuristic_rewrite
 from rag.answer.prompts import REFUSAL
 from rag.answer.relevance import question_type, tells_new
-from rag.answer.sentences import content_words, score_sentences
+from rag.answer.sentences import LABEL_WORDS, content_words, score_sentences, sentences_of
 from rag.config import Settings
 from rag.embedding import Embedder
 
 MIN_RELEVANCE = 0.30      # below this no sentence is worth quoting: refuse instead
 KEEP_WITHIN = 0.85        # quote further sentences scoring within 85% of the best one
 MAX_SENTENCES = 2
+# A sentence opening on one of these says who or what only in the sentence before it ("It was the
+# first DebConf in Africa." follows "DebConf16 was held in Cape Town …"), which is quoted with it.
+ANAPHORA = re.compile(r"^(it|this|these|he|she|they|its|his|her|their|there)\b", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*$")
 # Without an LLM's verdict, a question most of whose terms appear in no retrieved passage ("How many
 # barrels of oil does Libya export per day?") is taken as unanswerable. Measured on
 # eval/questions.jsonl: it refuses 2 more unanswerable questions and no answerable one.
@@ -46,7 +50,8 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
     coverage = term_coverage(question, texts)
     if coverage is not None and coverage < MIN_TERM_COVERAGE:
         return None
-    scored = sorted(score_sentences(question, texts, embedder), key=lambda s: (-s.relevance, s.passage, s.start))
+    scored = sorted((s for s in score_sentences(question, texts, embedder) if not heading_like(s.text)),
+                    key=lambda s: (-s.relevance, s.passage, s.start))
     if not scored or scored[0].relevance < MIN_RELEVANCE:
         return None
     best = scored[0].relevance
@@ -63,7 +68,24 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
     # only share its words.
     kind = question_type(question)
     typed = [s for s in candidates if tells_new(kind, question, s.text)] if kind != "other" else []
-    return " ".join(cite(s.text, s.passage + 1) for s in (typed or candidates)[:MAX_SENTENCES])
+    return " ".join(cite(with_antecedent(s.text, texts[s.passage], s.start), s.passage + 1)
+                    for s in (typed or candidates)[:MAX_SENTENCES])
+
+
+def heading_like(sentence: str) -> bool:
+    """A section heading or list label ("7. Term limit", "4.13.6. November 2002: Fire burnt Debian
+    server"): short and without a sentence's closing stop. It names a topic; it answers nothing."""
+    return len(sentence.split()) <= LABEL_WORDS and not SENTENCE_END.search(sentence.strip())
+
+
+def with_antecedent(sentence: str, passage: str, start: int) -> str:
+    """The sentence, preceded by the passage's sentence before it when it opens on a pronoun."""
+    if not ANAPHORA.match(sentence):
+        return sentence
+    before = [" ".join(passage[a:b].split()) for a, b in sentences_of(passage) if b <= start]
+    if not before or heading_like(before[-1]):
+        return sentence
+    return f"{before[-1]} {sentence}"
 
 
 def cite(sentence: str, n: int) -> str:
