@@ -170,6 +170,12 @@ def combined_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def hit_mrr_cells(cells: list[tuple[float, float]]) -> str:
+    """Markdown cells "hit@5 / MRR@5", one per set, then their average (eval.windows, eval.hyde)."""
+    average = (sum(c[0] for c in cells) / len(cells), sum(c[1] for c in cells) / len(cells))
+    return " | ".join(f"{h:.3f} / {m:.3f}" for h, m in cells + [average])
+
+
 # --- command line -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(

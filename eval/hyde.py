@@ -120,13 +120,13 @@ def score_set(name: str, cache: Path, every: int, llm: str) -> tuple[dict[str, t
 
 
 def table(results: dict[str, dict], counts: dict[str, int]) -> str:
+    from eval.external import hit_mrr_cells
+
     names = list(results)
     lines = ["| configuration | " + " | ".join(f"{n} ({counts[n]} q.)" for n in names) + " | average |",
              "|---|" + "---:|" * (len(names) + 1)]
     for config in CONFIGS:
-        cells = [results[n][config] for n in names]
-        average = (sum(c[0] for c in cells) / len(cells), sum(c[1] for c in cells) / len(cells))
-        lines.append(f"| {config} | " + " | ".join(f"{h:.3f} / {m:.3f}" for h, m in cells + [average]) + " |")
+        lines.append(f"| {config} | {hit_mrr_cells([results[n][config] for n in names])} |")
     return "\n".join(lines)
 
 

@@ -122,13 +122,13 @@ def score_set(name: str, cache: Path, budget: int, mixes: list[float]) -> dict[t
 
 
 def table(results: dict[str, dict], mixes: list[float]) -> str:
+    from eval.external import hit_mrr_cells
+
     names = list(results)
     lines = ["| mode | chunk weight | " + " | ".join(names) + " | average |", "|---|---:|" + "---:|" * (len(names) + 1)]
     for mode in ("dense", "hybrid"):
         for mix in mixes:
-            cells = [results[n][(mode, mix)] for n in names]
-            average = (sum(c[0] for c in cells) / len(cells), sum(c[1] for c in cells) / len(cells))
-            lines.append(f"| {mode} | {mix:.1f} | " + " | ".join(f"{h:.3f} / {m:.3f}" for h, m in cells + [average]) + " |")
+            lines.append(f"| {mode} | {mix:.1f} | {hit_mrr_cells([results[n][(mode, mix)] for n in names])} |")
     return "\n".join(lines)
 
 
