@@ -230,6 +230,14 @@ def test_a_number_must_count_what_the_passage_counts_with_it(embed):
     assert verdict.supported, verdict.reasons
 
 
+def test_a_bare_name_is_judged_by_its_names_not_its_embedding(embed):
+    passage = ["He led the Debian Project from its inception in 1993 to 1996, wrote the Debian manifesto in "
+               "January 1994 and nurtured the fledgling project throughout his studies at Purdue University."]
+    assert verify_sentence("Purdue University.", passage, embed).supported
+    assert not verify_sentence("Stanford University.", passage, embed).supported
+    assert not verify_sentence("1995.", passage, embed).supported
+
+
 THREATS = ("He explained that the threats that must be deterred include terrorist organizations such as Daesh, "
            "Al-Shabaab and Boko Haram, which thrive in areas of instability.")
 

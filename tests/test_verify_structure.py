@@ -98,6 +98,28 @@ def test_a_typed_answer_must_tell_more_than_the_question():
                                 ["The first master server was built by Bdale Garbee [2]."], embed())
 
 
+def test_a_sentence_joining_facts_of_two_passages_is_cited_to_both():
+    pixar = cite(1, "By this time, Bruce Perens had taken over leadership of the Project from Ian Murdock, and Bruce "
+                    "was working at Pixar, the company that produced the Toy Story movies.")
+    spi = cite(2, "Bruce Perens also spearheaded the effort to create Software in the Public Interest, Inc..",
+               source="other.txt")
+    result = decide("Where was Bruce Perens working, and what organisation did he help create?",
+                    "Bruce Perens was working at Pixar, and he helped create Software in the Public Interest [2].",
+                    [pixar, spi], Embedder())
+    assert not result.refused and result.sentences[0].citations == [1, 2]
+    wrong = decide("Where was Bruce Perens working, and what organisation did he help create?",
+                   "Bruce Perens was working at Google, and he helped create Software in the Public Interest [2].",
+                   [pixar, spi], Embedder())
+    assert wrong.refused  # one clause without backing sinks the sentence
+
+
+def test_a_name_in_a_subordinate_clause_is_not_the_verbs_object():
+    passage = ["It was taken from a character of the Toy Story movies, Buzz Lightyear. By this time Bruce "
+               "Perens was working at Pixar, the company that produced the movies."]
+    verdict = verify_sentence("Bruce Perens was working at Pixar when Buzz Lightyear came out.", passage, embed())
+    assert not any("roles swapped" in r for r in verdict.reasons), verdict.reasons
+
+
 def test_a_sentence_that_stops_before_its_citation_is_dropped():
     from rag.answer.decide import unfinished
 

@@ -175,6 +175,10 @@ def main_verb(toks: list[Token], after: int) -> int | None:
     return None
 
 
+SUBORDINATORS = {"when", "while", "after", "before", "because", "since", "until", "where", "which", "who", "whom",
+                 "whose", "although", "though", "if", "whereas"}
+
+
 def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[Token]) -> list[str]:
     """Who does what: the participants before the sentence's main verb must stand before the same
     verb in the window and those after it after it (the other way round when exactly one side is a
@@ -194,7 +198,9 @@ def swapped_roles(sentence: str, stoks: list[Token], window: str, wtoks: list[To
     flip = bool(PASSIVE_BY.search(normalise(sentence))) != bool(PASSIVE_BY.search(normalise(window)))
     window_entities = entities(wtoks)
     subject = runs[0]
-    objects = [(key, i) for key, i in runs if i > verb_at][:1]
+    clause_end = next((k for k in range(verb_at + 1, len(stoks)) if stoks[k].lower in SUBORDINATORS), len(stoks))
+    # "was working at Pixar when Buzz Lightyear came out": Buzz Lightyear belongs to another verb
+    objects = [(key, i) for key, i in runs if verb_at < i < clause_end][:1]
     if not objects:
         # Every participant on one side ("Daesh, Al-Shabaab and Boko Haram must be deterred"): no
         # second party to swap with, and a passive sentence over an active passage reorders the same

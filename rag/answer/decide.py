@@ -102,8 +102,8 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
     claim = strip_citations(text)
     titles = titles or {}
 
-    def supports(numbers: list[int], texts: list[str] | None = None) -> bool:
-        return verify_sentence(claim, texts or [passages[n] for n in numbers], embed,
+    def supports(numbers: list[int], texts: list[str] | None = None, sentence: str | None = None) -> bool:
+        return verify_sentence(sentence or claim, texts or [passages[n] for n in numbers], embed,
                                [titles.get(n, "") for n in numbers], premise).supported
 
     cited = [n for n in cites if n in passages]
@@ -119,7 +119,31 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
         numbers, joined = (runs or {}).get(n, ([n], ""))
         if len(numbers) > 1 and supports(numbers[:1], [joined]):
             return AnswerSentence(with_citations(claim, numbers), numbers, True)
-    return None
+    return supported_clauses(claim, cited + others, supports)
+
+
+# "X was working at Pixar, and he helped create SPI": two facts, often from two passages.
+CLAUSE_BREAK = re.compile(r"[,;]\s+(?:and|but|while)\s+(?=(?:he|she|they|it|his|her|their|its|the|this|[A-Z])\b)|;\s+")
+
+
+def supported_clauses(claim: str, numbers: list[int], supports) -> AnswerSentence | None:
+    """A sentence joining clauses, each backed by some passage (not necessarily the same one), cited
+    to those passages; None when it is one clause or one of its clauses has no backing."""
+    clauses = [c.strip(" ,;") for c in CLAUSE_BREAK.split(claim) if c.strip(" ,;")]
+    if len(clauses) < 2:
+        return None
+    backing: list[int] = []
+    for clause in clauses:
+        n = next((n for n in numbers if supports_clause(supports, clause, n)), None)
+        if n is None:
+            return None
+        backing.append(n)
+    backing = list(dict.fromkeys(backing))
+    return AnswerSentence(with_citations(claim, backing), backing, True)
+
+
+def supports_clause(supports, clause: str, n: int) -> bool:
+    return supports([n], sentence=clause)
 
 
 RUN_GAP_CHARS = 200  # passages of one document this close together are read as one text

@@ -39,6 +39,7 @@ SUPPORT_THRESHOLD = 0.55      # soft score (similarity and content-word coverage
 ALIGN_MARGIN = 0.2            # windows this close to the best similarity compete on term coverage
 SIMILARITY_WEIGHT = 0.6
 TOPIC_SENTENCES = 2
+FRAGMENT_TOKENS = 4           # an answer this short is a bare name or number ("Purdue University.")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,21 @@ def align(sentence_toks: list[Token], units: list[tuple[str, int, str]], sims: n
     return max(candidates, key=rank)
 
 
+def named_fragment(stoks: list[Token], units: list[tuple[str, int, str]]) -> bool:
+    """A bare answer ("Purdue University.") whose names and numbers all stand in one window. So short
+    a text is far from every window in embedding space (0.35 with its full stop, 0.6 without), so
+    the "about something else" test cannot judge it; its names can."""
+    terms = key_terms(stoks)
+    if not terms or len(stoks) > FRAGMENT_TOKENS:
+        return False
+    for text, _, _ in units:
+        utoks = tokens(text)
+        uterms, uwords = key_terms(utoks), {t.lower for t in utoks}
+        if all(term_found(t, uterms, uwords) for t in terms):
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------------------
 # The soft score (the checks, each returning reasons, are in checks.py)
 
@@ -172,7 +188,7 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     vectors = as_matrix(embed([plain] + [text for text, _, _ in units]))
     sims = vectors[1:] @ vectors[0]
     best = float(sims.max())
-    if best < UNRELATED_SIMILARITY:
+    if best < UNRELATED_SIMILARITY and not named_fragment(tokens(plain), units):
         return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
     passage_context = [context_tokens(p) + tokens(title) for p, title in zip(passages, titles)]
     context = [passage_context[owner] + tokens(label) for _, owner, label in units]
