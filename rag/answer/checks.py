@@ -11,7 +11,6 @@ from rag.answer.claims import (PLACE_PREPOSITIONS, SCALES, Token, contains_word,
 
 # Tuned on the dev split of eval/support.jsonl (see eval/support.py).
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
-ORDINAL = re.compile(r"\d+(st|nd|rd|th)")  # "first": an adjective may stand between it and its noun
 PARTITIVE_EXTRA = 3           # more tokens after "N of" ("four of the project's main Web servers")
 
 NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot",
@@ -70,6 +69,9 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
             # number counts something else, whatever words stand around it
             reasons.append(f"number {value} counts '{noun}' in the sentence but '{counted[0]}' in the passage")
     return reasons
+
+
+ORDINAL = re.compile(r"\d+(st|nd|rd|th)")  # "first": an adjective may stand between it and its noun
 
 
 def counted_nouns(wtoks: list[Token], window_numbers: list[tuple[str, int]], value: str) -> list[str]:

@@ -134,16 +134,12 @@ def supported_clauses(claim: str, numbers: list[int], supports) -> AnswerSentenc
         return None
     backing: list[int] = []
     for clause in clauses:
-        n = next((n for n in numbers if supports_clause(supports, clause, n)), None)
+        n = next((n for n in numbers if supports([n], sentence=clause)), None)
         if n is None:
             return None
         backing.append(n)
     backing = list(dict.fromkeys(backing))
     return AnswerSentence(with_citations(claim, backing), backing, True)
-
-
-def supports_clause(supports, clause: str, n: int) -> bool:
-    return supports([n], sentence=clause)
 
 
 RUN_GAP_CHARS = 200  # passages of one document this close together are read as one text
