@@ -4,7 +4,8 @@ questions that ask two things. Real packaged embedder; texts as the debian-histo
 from __future__ import annotations
 
 from rag.answer.decide import contiguous_runs, decide, joined_text
-from rag.answer.relevance import answers_question, question_parts
+from rag.answer.claims import tokens
+from rag.answer.relevance import answers_question, question_parts, question_verb
 from rag.answer.results import Citation
 from rag.answer.verify import caching, passage_sentences, standing_labels, verify_sentence
 from rag.embedding import Embedder
@@ -91,6 +92,10 @@ def test_a_typed_answer_must_tell_more_than_the_question():
                             ["Debian was led by Bruce Perens after Ian Murdock [2]."], embed())
     assert answers_question("Who painted the Vexmoor lighthouse green?",
                             ["The Vexmoor lighthouse was painted green in 1911 by the keeper Alma Quist [1]."], embed())
+    assert answers_question("Who first lit the Pellisand beacon near Orvatho harbour?",
+                            ["The Pellisand beacon near Orvatho harbour was lit for the first time in 1903 by the "
+                             "keeper Marius Ekvold [1]."], embed())
+    assert question_verb(tokens("Who first lit the Pellisand beacon?")) == "lit"
     assert answers_question("Who did Khaled Haftar meet in Benghazi?",
                             ["Khaled Haftar met with a delegation of the US Army in Benghazi [1]."], embed())
     # a "first" or a year the question holds is no time of its own

@@ -162,6 +162,9 @@ def same_verb(a: str, b: str) -> bool:
     return a[:4] == b[:4] if min(len(a), len(b)) >= 4 else a == b
 
 
+VERB_ADVERBS = {"first", "last", "ever", "also", "once", "later", "then", "still", "now", "just", "actually"}
+
+
 def question_verb(toks: list[Token]) -> str | None:
     """The question's own verb: after "did/does/do SUBJECT" ("When did Khaled Haftar become …",
     "When did the 2003 server compromise start?") or right after "who" ("Who fixed …")."""
@@ -171,8 +174,12 @@ def question_verb(toks: list[Token]) -> str | None:
         return k < len(toks) and toks[k].lower not in stop and not toks[k].capital and not toks[k].lower[0].isdigit()
 
     for i, tok in enumerate(toks):
-        if tok.lower == "who" and (content(i + 1) or (i + 1 < len(toks) and toks[i + 1].lower in IRREGULAR_BASE)):
-            return toks[i + 1].lower
+        if tok.lower == "who":
+            k = i + 1
+            while k < len(toks) and (toks[k].lower in VERB_ADVERBS or toks[k].lower.endswith("ly")):
+                k += 1  # "Who first lit …", "Who originally wrote …"
+            if content(k) or (k < len(toks) and toks[k].lower in IRREGULAR_BASE):
+                return toks[k].lower
         if tok.lower in {"was", "were"} and i > 0 and toks[i - 1].lower in {"when", "where", "who"}:
             # "When was ubuntu forked from debian?": the participle after the subject.
             participle = next((toks[k].lower for k in range(i + 2, min(len(toks), i + 8))
@@ -275,7 +282,7 @@ def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], t
     if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
         if not any(same_verb(verb, w) for w in words):
             return False
-        asks_doer = kind == "person" and re.search(rf"\bwho\s+{re.escape(verb)}\b", question, re.I)
+        asks_doer = kind == "person" and re.search(rf"\bwho\s+(?:\w+\s+)?{re.escape(verb)}\b", question, re.I)
         return not asks_doer or new_doer(question, verb, toks)  # "Who did X meet?" asks for the object
     return True
 
