@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedding_models import MINILM, PROJECT_MODELS, EmbeddingModel, source_folder
+from rag.embedding_models import MINILM, EmbeddingModel, search_dirs, source_folder
 from rag.errors import BackendError
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def export_dir(model_dir: Path, model: EmbeddingModel = MINILM) -> Path:
 def find_export(model_dir: Path, model: EmbeddingModel = MINILM) -> Path | None:
     """The folder holding the export: under model_dir (a relative one is read from the working
     directory, like the GGUF), else under the project's own .models/; None when neither has it."""
-    for candidate in (Path(model_dir), PROJECT_MODELS):
+    for candidate in search_dirs(model_dir):
         if exported(candidate, model):
             return export_dir(candidate, model)
     return None

