@@ -188,11 +188,11 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     vectors = as_matrix(embed([plain] + [text for text, _, _ in units]))
     sims = vectors[1:] @ vectors[0]
     best = float(sims.max())
-    if best < UNRELATED_SIMILARITY and not named_fragment(tokens(plain), units):
+    stoks = tokens(plain)
+    if best < UNRELATED_SIMILARITY and not named_fragment(stoks, units):
         return Verdict(False, round(max(best, 0.0), 3), (f"passage is about something else (similarity {best:.2f})",))
     passage_context = [context_tokens(p) + tokens(title) for p, title in zip(passages, titles)]
     context = [passage_context[owner] + tokens(label) for _, owner, label in units]
-    stoks = tokens(plain)
     k = align(stoks, units, sims, context)
     window, owner, _ = units[k]
     wtoks = tokens(window)
