@@ -25,7 +25,8 @@ NAMED_PASSAGE = re.compile(r"\b(?:passages?|sources?)\s+(\d{1,3})\b", re.IGNOREC
 WORDED_CITATION = re.compile(
     r"[,;]?\s*\(?\b(?:as\s+(?:stated|mentioned|reported|noted|described|said|shown)\s+in|according\s+to|see|"
     r"from|in)\s+(?:the\s+)?(?:passages?|sources?)?\s*((?:\[\d{1,3}\]\s*)+)\)?", re.IGNORECASE)
-SENTENCE_END = re.compile(r"[.!?…]+[\"”’']?\s*$")
+# The sentence's closing stop, which the [n] marks go before ("X [1]."). Colons are no stop here.
+CLOSING_STOP = re.compile(r"[.!?…]+[\"”’']?\s*$")
 # "This is stated in [4].": a sentence that only points at a passage cites the sentence before it.
 POINTER_ONLY = re.compile(
     r"(?:(?:this|that|it)(?:\s+(?:information|answer|fact))?\s+(?:is|was|can\s+be)\s+"
@@ -88,7 +89,7 @@ def marks_at_end(body: str, marks: list[str]) -> str:
     """'X.' with ['[1]', '[2]'] -> 'X [1][2].' (duplicates dropped; a missing full stop added)."""
     if not marks:
         return body
-    stop = SENTENCE_END.search(body)
+    stop = CLOSING_STOP.search(body)
     core, end = (body[:stop.start()], stop.group(0).strip()) if stop else (body, ".")
     return f"{core.rstrip(' ,;:')} {''.join(dict.fromkeys(marks))}{end}"
 

@@ -23,7 +23,9 @@ MAX_SENTENCES = 2
 # A sentence opening on one of these says who or what only in the sentence before it ("It was the
 # first DebConf in Africa." follows "DebConf16 was held in Cape Town …"), which is quoted with it.
 ANAPHORA = re.compile(r"^(it|this|these|he|she|they|its|his|her|their|there)\b", re.IGNORECASE)
-SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*$")
+# A quotable sentence closes on one of these; a short line without one is a heading or label, and so
+# is one closing on a colon ("Debian 9 Stretch (June 17th, 2017):" introduces, it does not answer).
+CLOSING_STOP = re.compile(r"[.!?…][\"”’')\]]*$")
 # Without an LLM's verdict, a question most of whose terms appear in no retrieved passage ("How many
 # barrels of oil does Libya export per day?") is taken as unanswerable. Measured on
 # eval/questions.jsonl: it refuses 2 more unanswerable questions and no answerable one.
@@ -75,7 +77,7 @@ def extractive_answer(question: str, texts: list[str], embedder: Embedder | None
 def heading_like(sentence: str) -> bool:
     """A section heading or list label ("7. Term limit", "4.13.6. November 2002: Fire burnt Debian
     server"): short and without a sentence's closing stop. It names a topic; it answers nothing."""
-    return len(sentence.split()) <= LABEL_WORDS and not SENTENCE_END.search(sentence.strip())
+    return len(sentence.split()) <= LABEL_WORDS and not CLOSING_STOP.search(sentence.strip())
 
 
 def with_antecedent(sentence: str, passage: str, start: int) -> str:

@@ -21,7 +21,9 @@ SIMILARITY_WEIGHT = 0.7  # relevance = 0.7 cosine + 0.3 share of the question's 
 LABEL_WORDS = 8  # a heading, byline or list entry's label ("Debian 2.1 Slink (March 9th, 1999)") is this short
 LIST_NUMBER = re.compile(r"\W*\d+(?:\.\d+)*\.?\W*")  # "2." of a numbered list: it opens the next sentence
 BLANK_LINE = re.compile(r"\n[ \t]*\n")
-SENTENCE_END = re.compile(r"[.!?:;][\"'’”)\]]*$")
+# A line ending on one of these ended a sentence or a clause, so the next line does not continue it.
+# Colons and semicolons count: "Debian 9 Stretch (June 17th, 2017):" closes its list label.
+LINE_CLOSED = re.compile(r"[.!?:;][\"'’”)\]]*$")
 ABBREVIATION_END = re.compile(r"(?:\b(?:[A-Za-z]\.){2,}|\b(?:Jr|Sr|Mr|Mrs|Ms|Dr|Gen|Lt|Col|St|Inc|No|vs)\.)$")
 
 
@@ -50,7 +52,7 @@ def _continues(sentence: str, piece: str) -> bool:
 def wrapped_line(text: str) -> bool:
     """A long line without a sentence end: the source broke the line mid-sentence, so the next line
     continues it. Short ones are headings and bylines."""
-    return not SENTENCE_END.search(text) and len(text.split()) > LABEL_WORDS
+    return not LINE_CLOSED.search(text) and len(text.split()) > LABEL_WORDS
 
 
 def sentence_texts(text: str) -> list[str]:
