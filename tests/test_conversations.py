@@ -107,7 +107,8 @@ def test_ui_saves_per_user_and_never_shows_another_users_conversation(default_in
     alice, bob, anonymous = gr.Request(username="alice"), gr.Request(username="bob"), gr.Request()
     question = "Who is the commander of US Africa Command?"
     *_, last = ui.respond(question, [], [], "", 0, "", None, "browser-1", alice)
-    chat, _sources, history, _box, current, choices, export = last
+    chat, _sources, history, _box, current, choices, export, browser_id = last
+    assert browser_id == "browser-1"
     assert "Langley" in chat[-1]["content"] and current
     assert choices["choices"] == [(question, current)] and export["interactive"]
     assert Path(export["value"]).read_text(encoding="utf-8").startswith(f"# {question}\n")
@@ -120,3 +121,25 @@ def test_ui_saves_per_user_and_never_shows_another_users_conversation(default_in
     reopened_chat, pairs, panel, cid, title, status = ui.reopen(current, "browser-1", alice)
     assert cid == current and pairs == history and "Langley" in reopened_chat[-1]["content"]
     assert 'class="rag-source' in panel and status == ""
+
+
+def test_a_question_sent_before_the_page_loaded_is_saved_where_the_page_looks(default_index, tmp_path):
+    """A new browser's id is made by the page's load event; a question sent before that event has
+    stored it arrives with none. Its answer is saved under the id the load event gives this page, so
+    the list shows it (CI once sent the question first and the answer was never saved)."""
+    import gradio as gr
+
+    from ui.conversations import Conversations
+    from ui.handlers import ChatApp
+
+    ui = Conversations(ChatApp(default_index.replace(llm="extractive")),
+                       ConversationStore(tmp_path / "conversations.sqlite"))
+    page, other_page = gr.Request(session_hash="page-1"), gr.Request(session_hash="page-2")
+    question = "Who is the commander of US Africa Command?"
+    *_, last = ui.respond(question, [], [], "", 0, "", None, "", page)  # before the load event
+    current, browser_id = last[4], last[-1]
+    assert current and browser_id
+    stored_id, choices = ui.on_load("", page)  # the load event, finishing later, agrees
+    assert stored_id == browser_id and choices["choices"] == [(question, current)]
+    assert ui.on_load(browser_id, other_page)[1]["choices"] == [(question, current)]  # after a reload
+    assert ui.on_load("", other_page)[0] != browser_id  # a new browser gets a new id

@@ -104,7 +104,8 @@ def build_app(settings: Settings, retriever=None):
 
         # Each finished answer is also saved to the current conversation (ui/conversations.py).
         chat_io = dict(inputs=[question, chatbot, history, mode, top_k, llm, saved.current, saved.browser_id],
-                       outputs=[chatbot, sources, history, question, saved.current, saved.saved, saved.export])
+                       outputs=[chatbot, sources, history, question, saved.current, saved.saved, saved.export,
+                                saved.browser_id])
         question.submit(conversations.respond, **chat_io, api_visibility="private")
         send.click(conversations.respond, **chat_io, api_visibility="private")
         reset = dict(fn=lambda: ([], [], render_sources([], settings), None),

@@ -9,7 +9,9 @@ import logging
 import re
 import sqlite3
 import tempfile
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BROWSER_KEY = "rag-browser-id"  # the localStorage entry holding this browser's (encrypted) id
 REFUSED_NOTE = "No passage of the documents answers this question."
+MINTED_IDS_KEPT = 4096  # page sessions whose newly made browser id is remembered (see browser_id)
 
 
 @dataclass
@@ -46,6 +49,8 @@ class Conversations:
         self.settings = chat_app.settings
         self.store = store or ConversationStore.beside_index(self.settings)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        self._minted: OrderedDict[str, str] = OrderedDict()  # page session -> the browser id made for it
+        self._minted_lock = threading.Lock()
 
     # --- layout (inside the chat column) -------------------------------------------------------
     def panel(self) -> Panel:
@@ -78,15 +83,29 @@ class Conversations:
     # --- handlers ------------------------------------------------------------------------------
     def on_load(self, browser_id, request: gr.Request):
         """A browser seen for the first time gets its random id (kept in its local storage)."""
-        browser_id = browser_id or uuid.uuid4().hex
+        browser_id = self.browser_id(browser_id, request)
         return browser_id, self._choices(owner_key(request.username, browser_id), None)
+
+    def browser_id(self, browser_id: str, request: gr.Request) -> str:
+        """This browser's id; a new browser's is made once per page session. A question sent before the
+        page's load event has stored the new id arrives without one: it gets the same id the load event
+        makes (and stores), so that first answer is saved where the reloaded page will look."""
+        if browser_id or not request.session_hash:
+            return browser_id or uuid.uuid4().hex
+        with self._minted_lock:
+            minted = self._minted.setdefault(request.session_hash, uuid.uuid4().hex)
+            self._minted.move_to_end(request.session_hash)
+            while len(self._minted) > MINTED_IDS_KEPT:
+                self._minted.popitem(last=False)
+        return minted
 
     def respond(self, question, chat, history, mode, top_k, llm, current, browser_id, request: gr.Request):
         """The chat handler (ChatApp.respond), then the finished answer is saved to the conversation."""
         results: list = []
         outputs = None
         for outputs in self.app.respond(question, chat, history, mode, top_k, llm, results=results):
-            yield (*outputs, current, gr.skip(), gr.skip())
+            yield (*outputs, current, gr.skip(), gr.skip(), gr.skip())
+        browser_id = self.browser_id(browser_id, request)
         owner = owner_key(request.username, browser_id)
         if not results or owner is None:
             return
@@ -99,7 +118,8 @@ class Conversations:
             log.warning("cannot save the conversation: %s", exc)
             return
         # The export is rebuilt here too: the list's value (this conversation) may not have changed.
-        yield (*outputs, current, self._choices(owner, current), self.export_file(current, browser_id, request))
+        yield (*outputs, current, self._choices(owner, current), self.export_file(current, browser_id, request),
+               browser_id)
 
     def reopen(self, conversation_id, browser_id, request: gr.Request):
         owner = owner_key(request.username, browser_id)
