@@ -24,7 +24,6 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval.dataset import EvalInputError  # noqa: E402
 from eval.hyde import ExternalSet, build_parser, llm_texts, measure  # noqa: E402
 
 REWRITES = 3
