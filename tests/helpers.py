@@ -74,3 +74,23 @@ def running_ui(tmp: Path, extra_files: dict[str, str | bytes] | None = None, **o
     with serving(settings) as url:
         wait_for_port(settings.port)
         yield url, settings
+
+
+def external_news_set(cache: Path, questions: list[tuple[str, str, str]], llm_file: str, seconds: float) -> None:
+    """`cache`/news laid out as eval.external leaves a set (corpus, index, questions.jsonl) over the
+    default corpus, with `llm_file` holding what the LLM wrote for each (question, evidence, text) as
+    a first run of eval.hyde or eval.multiquery leaves it, so scoring needs no LLM."""
+    import json
+
+    from rag.ingest import ingest
+
+    folder = cache / "news"
+    shutil.copytree(DEFAULT_CORPUS, folder / "corpus")
+    settings = make_settings(folder, corpus_dir=folder / "corpus", index_dir=folder / "index", llm="extractive")
+    assert not ingest(settings, show_progress=False).failed
+    with (folder / "questions.jsonl").open("w") as out:
+        for i, (question, evidence, _) in enumerate(questions):
+            out.write(json.dumps({"id": f"q{i}", "question": question, "evidence": [evidence]}) + "\n")
+    with (folder / llm_file).open("w") as out:
+        for question, _, text in questions:
+            out.write(json.dumps({"question": question, "passage": text, "seconds": seconds}) + "\n")

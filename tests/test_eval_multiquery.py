@@ -3,12 +3,8 @@ over a real index with cached rewrites (no LLM call: the cache is what a first r
 clear errors for bad options."""
 from __future__ import annotations
 
-import json
-import shutil
-
 from eval import multiquery
-from rag.ingest import ingest
-from tests.helpers import DEFAULT_CORPUS, make_settings
+from tests.helpers import external_news_set
 
 QUESTIONS = [
     ("Where was the 2024 African Defense Chiefs Conference held?", "African Defense Chiefs Conference in Gaborone, Botswana",
@@ -27,16 +23,7 @@ def test_rewrites_are_the_distinct_lines_without_list_marks():
 
 
 def test_multi_query_is_scored_against_the_baseline_on_the_same_questions(tmp_path):
-    folder = tmp_path / "cache" / "news"
-    shutil.copytree(DEFAULT_CORPUS, folder / "corpus")
-    settings = make_settings(folder, corpus_dir=folder / "corpus", index_dir=folder / "index", llm="extractive")
-    assert not ingest(settings, show_progress=False).failed
-    with (folder / "questions.jsonl").open("w") as out:
-        for i, (question, evidence, _) in enumerate(QUESTIONS):
-            out.write(json.dumps({"id": f"q{i}", "question": question, "evidence": [evidence]}) + "\n")
-    with (folder / "multiquery-1.jsonl").open("w") as out:  # as a first run leaves it: no LLM needed now
-        for question, _, reply in QUESTIONS:
-            out.write(json.dumps({"question": question, "passage": reply, "seconds": 1.5}) + "\n")
+    external_news_set(tmp_path / "cache", QUESTIONS, "multiquery-1.jsonl", 1.5)  # no LLM needed now
     results, seconds, n = multiquery.score_set("news", tmp_path / "cache", 1, "local")
     assert n == 2 and seconds == [1.5, 1.5]
     assert set(results) == set(multiquery.CONFIGS)
