@@ -26,10 +26,12 @@ QUESTION = ("Does the passage state what the statement says, with the same peopl
 THRESHOLDS = tuple(t / 20 for t in range(2, 17))  # 0.10 … 0.80
 
 
-def prompt(pair: Pair) -> str:
-    return ("<|im_start|>system\nYou check statements against a passage.<|im_end|>\n<|im_start|>user\n"
-            f"Passage: {pair.passage}\n\nStatement: {pair.sentence}\n\n{QUESTION}<|im_end|>\n"
-            "<|im_start|>assistant\n")
+def messages(pair: Pair) -> list:
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+    return [ChatMessage(role=MessageRole.SYSTEM, content="You check statements against a passage."),
+            ChatMessage(role=MessageRole.USER,
+                        content=f"Passage: {pair.passage}\n\nStatement: {pair.sentence}\n\n{QUESTION}")]
 
 
 def yes_probability(model, text: str, yes_ids: list[int], no_ids: list[int]) -> float:
@@ -60,27 +62,29 @@ def answer_ids(model, words: tuple[str, ...]) -> list[int]:
 
 
 def model_probabilities(pairs: list[Pair], model_path: Path, threads: int) -> tuple[dict[str, float], float]:
-    from llama_cpp import Llama
     from tqdm import tqdm
 
-    model = Llama(model_path=str(model_path), n_ctx=2048, n_threads=threads, n_threads_batch=threads,
-                  verbose=False)
+    from rag.answer.llamacpp import load_llamacpp
+
+    # the answer path's loader: its error for a damaged file, and the GGUF's own chat template
+    llm = load_llamacpp(model_path, context_window=2048, threads=threads)
+    model = llm._model
     yes_ids = answer_ids(model, ("YES", "Yes", "yes"))
     no_ids = answer_ids(model, ("NO", "No", "no"))
     started = time.perf_counter()
-    probs = {p.id: yes_probability(model, prompt(p), yes_ids, no_ids)
+    probs = {p.id: yes_probability(model, llm.messages_to_prompt(messages(p)), yes_ids, no_ids)
              for p in tqdm(pairs, desc="YES/NO check", unit="pair")}
     return probs, (time.perf_counter() - started) / len(pairs)
 
 
-def rule_verdicts(path: Path) -> dict[str, bool]:
-    """The rule verifier's "supported" for each pair (eval.support's errors list the wrong ones)."""
+def rule_verdicts(path: Path, pairs: list[Pair]) -> dict[str, bool]:
+    """The rule verifier's "supported" for each of `pairs` (eval.support's errors list the wrong ones)."""
     from eval.support import support_metrics
     from rag.embedding import embed_texts
 
     metrics = support_metrics(path, embed_texts)
     wrong = {e["id"]: e["predicted"] for e in metrics["errors"]}
-    return {p.id: wrong.get(p.id, p.supported) for p in load_pairs(path)}
+    return {p.id: wrong.get(p.id, p.supported) for p in pairs}
 
 
 def scores(pairs: list[Pair], flagged) -> dict:
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     pairs = load_pairs(args.file)[:args.limit or None]
     model_path = resolve_model_path(load_settings())
-    rules = rule_verdicts(args.file)
+    rules = rule_verdicts(args.file, pairs)
     probs, seconds = model_probabilities(pairs, model_path, args.threads)
     rows = measure(pairs, probs, rules)
     chosen = [best_on_dev(rows, "model <"), best_on_dev(rows, "rules or model <")]
