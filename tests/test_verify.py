@@ -264,3 +264,27 @@ def test_the_questions_own_names_and_numbers_are_its_premise_not_a_claim(embed):
     assert not verify_sentence(sentence.replace("2024", "2023"), [passage], embed, premise=given).supported
     # … and so is a word of the question that no shown passage holds.
     assert "2024" not in premise(question, [passage]).split()
+
+
+CAREER = ("After leaving the project, Ian went on to be founding director of Linux International, CTO of the Free "
+          "Standards Group and later the Linux Foundation.")
+
+
+def test_what_a_role_is_of_must_be_what_the_passage_makes_it_of(embed):
+    # Every name of the sentence is in the passage sentence it restates; only the "of" bindings differ.
+    swapped = verify_sentence("Ian was CTO of Linux International.", [CAREER], embed)
+    assert not swapped.supported and any("cto of" in r for r in swapped.reasons), swapped.reasons
+    assert verify_sentence("Ian was CTO of the Free Standards Group.", [CAREER], embed).supported
+    # The passage's "of" phrase may name more than the sentence's ("of Russian ally Bashar al-Assad").
+    fall = "Russia may lose ground after the fall of Russian ally Bashar al-Assad in Syria."
+    verdict = verify_sentence("Russia may lose ground after the fall of Bashar al-Assad.", [fall], embed)
+    assert verdict.supported, verdict.reasons
+
+
+def test_a_sentence_opening_on_a_participle_is_not_taken_for_a_name(embed):
+    verdict = verify_sentence("Citing suspicions of mercenary work, the Tripoli-based government arrested three "
+                              "Russians in Tripoli.", [TRIPOLI], embed)
+    assert verdict.supported, verdict.reasons
+    # A name that opens the sentence is still looked for.
+    wrong = verify_sentence("Benghazi arrested three Russians in Tripoli.", [TRIPOLI], embed)
+    assert any("benghazi" in r for r in wrong.reasons), wrong.reasons

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (PLACE_PREPOSITIONS, SCALES, Token, contains_word, content_words, entities, key_terms,
+from rag.answer.claims import (ORDINALS, PLACE_PREPOSITIONS, SCALES, UNITS, Token, contains_word, content_words, entities, key_terms,
                                names, normalise, number_values, preposition_of, same_word, stem, stopwords,
                                term_found, tokens)
 
@@ -38,12 +38,20 @@ def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, con
         if value not in wterms:
             where = "elsewhere in the passage, not in the sentence it restates" if value in pterms else "absent from passage"
             reasons.append(f"number {value} {where}")
-    for name, _ in names(stoks):
+    for name, i in names(stoks):
+        if i == 0 and opening_participle(stoks[0]):
+            continue
         if not term_found(name, wterms, wwords):
             where = ("elsewhere in the passage, not in the sentence it restates"
                      if term_found(name, pterms, pwords) else "absent from passage")
             reasons.append(f"name {name!r} {where}")
     return list(dict.fromkeys(reasons))
+
+
+def opening_participle(tok: Token) -> bool:
+    """A sentence opening on a participle ("Speaking to the media, Langley …"): capitalised only for
+    standing first, not a name (a place such as "Beijing" opening a sentence is the rare exception)."""
+    return tok.lower.endswith("ing") and len(tok.lower) > 5
 
 
 def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
@@ -262,3 +270,37 @@ def bound_labels(sentence: str, window: str) -> list[str]:
             reasons.append(f"'{name}' is '{given}' in the passage, not '{label.strip()}'")
     return reasons
 
+
+# The phrase after "of" is looked ahead at, not consumed: "invitation of the chiefs of staff of …" holds three.
+OF_PHRASE = re.compile(r"\b([A-Za-z][\w-]*)\s+of\s+(?=([^,;:.()\[\]\"“”]+))")
+OF_WORDS = 5  # words after "of" that say what the head is of ("the Free Standards Group and")
+
+
+def of_bindings(text: str) -> list[tuple[str, set[str]]]:
+    """(head, names) of each "<word> of <…>": "CTO of the Free Standards Group" -> ("cto", {"free",
+    "standards", "group"}); the names are the capitalised words among the next few, up to punctuation."""
+    stop = stopwords()
+    found = []
+    for m in OF_PHRASE.finditer(normalise(text)):
+        head = m.group(1).lower()
+        if head in stop or head in UNITS or head in ORDINALS:
+            continue
+        named = {t.lower for t in tokens(" ".join(m.group(2).split()[:OF_WORDS])) if t.capital}
+        if named:
+            found.append((head, named))
+    return found
+
+
+def of_roles(sentence: str, window: str) -> list[str]:
+    """"CTO of Linux International" over "founding director of Linux International, CTO of the Free
+    Standards Group": what a word is "of" must be what the window makes it of, when the window says
+    what that word is of and names the sentence's thing too (in another role)."""
+    bindings = of_bindings(window)
+    window_names = {t.lower for t in tokens(window) if t.capital}
+    reasons = []
+    for head, named in of_bindings(sentence):
+        said = [w for h, w in bindings if same_word(head, h)]
+        if said and not any(named & w for w in said) and named & window_names:
+            reasons.append(f"'{head} of {' '.join(sorted(named))}' in the sentence, "
+                           f"of {' '.join(sorted(said[0]))} in the passage")
+    return reasons

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, opposites,
+from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
                                place_roles, swapped_roles)
 from rag.answer.claims import CITE, Token, contains_word, content_words, key_terms, names, term_found, tokens
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
@@ -197,7 +197,7 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     window, owner, _ = units[k]
     wtoks = tokens(window)
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
-               + place_roles(stoks, wtoks) + bound_labels(plain, window)
+               + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
     score = soft_score(float(sims[k]), stoks, wtoks + context[k])
     if score < SUPPORT_THRESHOLD:
