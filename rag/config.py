@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # over corpus chunks (0.977 at worst), and hybrid hit@5 on perlfaq 0.013 below torch, so off by
     # default (fp32 reproduces torch). Questions are always embedded in fp32
     embed_int8: Flag = False
+    # Large document batches in bfloat16 through torch, on CPUs with native bf16 (AVX512-BF16, AMX):
+    # 1.8x fp32's speed with the same vectors (cosine >= 0.9999; rag.embedding_bf16)
+    embed_bf16: Flag = True
     embed_threads: int = Field(0, ge=0, le=256)  # ONNX Runtime threads; 0 = every core this process may use
     embed_openai_base_url: Url = "http://127.0.0.1:8081/v1"
     embed_openai_model: Name = "all-MiniLM-L6-v2"

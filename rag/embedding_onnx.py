@@ -57,7 +57,27 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class OnnxEmbedder:
+class LengthBatched:
+    """Batching shared by the local embedders: texts sorted by length (as sentence-transformers does),
+    so a batch pads to a similar length rather than to its longest outlier; `_batch` embeds one."""
+    dims: int
+
+    def embed(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """One normalised row per text, in order."""
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dims), dtype=np.float32)
+        for at in range(0, len(order), batch_size):
+            chosen = order[at:at + batch_size]
+            out[chosen] = self._batch([texts[i] for i in chosen])
+        return out
+
+    def _batch(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class OnnxEmbedder(LengthBatched):
     def __init__(self, model_file: Path, model_source: Path, threads: int, name: str, model: EmbeddingModel = MINILM):
         import onnxruntime as ort
 
@@ -74,18 +94,6 @@ class OnnxEmbedder:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
-
-    def embed(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """One normalised row per text, in order. Texts are batched by length (as sentence-transformers
-        does), so a batch pads to a similar length rather than to its longest outlier."""
-        if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dims), dtype=np.float32)
-        for at in range(0, len(order), batch_size):
-            chosen = order[at:at + batch_size]
-            out[chosen] = self._batch([texts[i] for i in chosen])
-        return out
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encoded = self.tokenizer.encode_batch(texts)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from rag.chunking import chunk_text
-from rag.embedding import (UNRECORDED, backend, embed_documents, embedder_name, same_vectors, token_counts)
+from rag.embedding import (BF16_MIN_TEXTS, UNRECORDED, _bf16, _load_bf16, backend, bf16_wanted, embed_documents,
+                           embedder_name, same_vectors, token_counts)
+from rag.embedding_bf16 import Bf16Embedder, native_bf16
 from rag.errors import BackendError
 from rag.ingest import ingest
 from rag.loaders import load_document
@@ -81,6 +83,39 @@ def test_onnx_vectors_agree_with_torch(settings, texts, torch_vectors):
     cos = (int8 * torch_chunks).sum(axis=1)
     # Measured: mean 0.994, worst 0.977 (a short chunk); retrieval hit@5 is compared in the README.
     assert cos.mean() >= 0.99 and cos.min() >= 0.97, (cos.min(), cos.mean())
+
+
+needs_native_bf16 = pytest.mark.skipif(not native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16/AMX)")
+
+
+@needs_native_bf16
+def test_large_document_batches_run_in_bf16_with_torch_vectors(settings, texts, torch_vectors):
+    chunks, _ = texts
+    torch_chunks, _ = torch_vectors
+    copies = -(-BF16_MIN_TEXTS // len(chunks))
+    _load_bf16.cache_clear()
+    embed_documents(chunks[:5], settings)  # a small batch is not worth loading torch for
+    assert _load_bf16.cache_info().misses == 0
+    vectors = embed_documents(chunks * copies, settings)  # as large as an ingest's batches: bf16
+    assert _load_bf16.cache_info().misses == 1 and isinstance(_bf16(settings), Bf16Embedder)
+    cos = (vectors[:len(chunks)] * torch_chunks).sum(axis=1)
+    assert cos.min() >= 0.999, cos.min()  # measured: 0.99995 at worst on privoxy-faq's 1,018 chunks
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not bf16_wanted(settings.replace(embed_int8=True)) and not bf16_wanted(settings.replace(embed_bf16=False))
+
+
+def test_bf16_falls_back_to_onnx_when_torch_will_not_load(settings, texts, monkeypatch, caplog):
+    chunks, _ = texts
+    many = chunks * -(-BF16_MIN_TEXTS // len(chunks))
+    monkeypatch.setitem(sys.modules, "torch", None)  # an install without torch: `import torch` fails
+    monkeypatch.setattr("rag.embedding_bf16.native_bf16", lambda: True)
+    _load_bf16.cache_clear()
+    try:
+        vectors = embed_documents(many, settings)
+    finally:
+        _load_bf16.cache_clear()
+    assert "bf16 document embedding unavailable" in caplog.text
+    assert np.allclose(vectors, backend(settings, documents=True).embed(many, 64), atol=1e-6)
 
 
 def test_vectors_keep_order_and_unit_length(settings):
