@@ -86,6 +86,10 @@ def test_uncited_sentence_gets_the_passage_that_supports_it():
     ("You need a 3:1 majority. This is stated in [4].", "You need a 3:1 majority [4]."),
     ("It was held in Gaborone. This information is found in passage 2.", "It was held in Gaborone [2]."),
     ("This is stated in the report. It was held in Gaborone [1].", "This is stated in the report. It was held in Gaborone [1]."),
+    # an answer opening on a marker opens each part on its marker
+    ("[1] 55,000,000 physical SLOC [2] 2250 packages", "55,000,000 physical SLOC [1]. 2250 packages [2]."),
+    ("[1] Three were arrested.\n[2] They were mercenaries.", "Three were arrested [1]. They were mercenaries [2]."),
+    ("[1] Lenny came after Thiemo died. [2]", "Lenny came after Thiemo died [1][2]."),
 ])
 def test_citation_placement_is_normalised(raw, placed):
     assert place_citations(raw) == placed

@@ -288,3 +288,19 @@ def test_a_sentence_opening_on_a_participle_is_not_taken_for_a_name(embed):
     # A name that opens the sentence is still looked for.
     wrong = verify_sentence("Benghazi arrested three Russians in Tripoli.", [TRIPOLI], embed)
     assert any("benghazi" in r for r in wrong.reasons), wrong.reasons
+
+
+def test_a_designator_closing_a_name_the_passage_holds_is_no_new_name(embed):
+    marine = "Langley, a Marine general in charge of U.S. Africa Command, discussed the conference."
+    assert verify_sentence("Langley is from the Marine Corps.", [marine], embed).supported
+    wrong = verify_sentence("Langley is from the Wagner Group.", [marine], embed)
+    assert any("wagner" in r for r in wrong.reasons), wrong.reasons
+
+
+def test_met_in_a_city_is_not_a_chief_of_that_city(embed):
+    # "of Benghazi" places the chiefs of staff, not the meeting; "from" still reads "of" as a place.
+    verdict = verify_sentence("US military officials met with Libyan commanders in Benghazi and Tripoli.",
+                              [GABORONE], embed)
+    assert any("'benghazi' is a place" in r for r in verdict.reasons), verdict.reasons
+    assert verify_sentence("The chiefs of staff from Benghazi and Tripoli were invited to the conference.",
+                           [GABORONE], embed).supported

@@ -136,3 +136,22 @@ def test_a_sentence_that_stops_before_its_citation_is_dropped():
     passage = cite(1, "Translated by Libya Review staff. The conference was held in Gaborone.")
     result = decide("Who translated the article?", "The article was translated by [1].", [passage], Embedder())
     assert result.refused
+
+
+def test_an_opening_he_is_checked_as_the_name_the_sentence_before_opens_on():
+    from rag.answer.decide import opening_name, with_antecedent
+
+    assert opening_name("General Michael Langley is the commander of US Africa Command [1].") == "Langley"
+    assert opening_name("The conference was held in Gaborone.") == ""
+    assert with_antecedent("He is a Marine general.", "Langley") == "Langley is a Marine general."
+    assert with_antecedent("Hence the name.", "Langley") == "Hence the name."
+    commander = cite(1, "The commander of the US Africa Command, General Michael Langley, met General al-Haddad.")
+    marine = cite(2, "Langley, a Marine general in charge of U.S. Africa Command, discussed highlights of the "
+                     "conference with the media today.", start=900)
+    question = "Who is the commander of US Africa Command and which branch of the military is he from?"
+    result = decide(question, "General Michael Langley is the commander of US Africa Command. He is from the "
+                              "Marine Corps. [1]", [commander, marine], Embedder())
+    assert [s.citations for s in result.sentences] == [[1], [2]], result.answer
+    wrong = decide(question, "General Michael Langley is the commander of US Africa Command. He is from the "
+                             "Navy. [1]", [commander, marine], Embedder())
+    assert len(wrong.sentences) == 1, wrong.answer

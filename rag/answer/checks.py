@@ -41,11 +41,25 @@ def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, con
     for name, i in names(stoks):
         if i == 0 and opening_participle(stoks[0]):
             continue
+        if designator_of_found_name(stoks, i, wterms, wwords):
+            continue
         if not term_found(name, wterms, wwords):
             where = ("elsewhere in the passage, not in the sentence it restates"
                      if term_found(name, pterms, pwords) else "absent from passage")
             reasons.append(f"name {name!r} {where}")
     return list(dict.fromkeys(reasons))
+
+
+# Words that close a name without telling it apart: "the Marine Corps" is the passage's "Marine", "the
+# Wagner Group" its "Wagner", "the Debian Project" its "Debian".
+DESIGNATORS = {"corps", "group", "project", "company", "corporation", "inc", "ltd", "llc", "foundation"}
+
+
+def designator_of_found_name(stoks: list[Token], i: int, wterms: set[str], wwords: set[str]) -> bool:
+    """Token i is a designator closing a name whose word before it the window holds."""
+    if stoks[i].lower not in DESIGNATORS or i == 0 or not stoks[i - 1].capital:
+        return False
+    return term_found(stoks[i - 1].lower, wterms, wwords)
 
 
 def opening_participle(tok: Token) -> bool:
@@ -236,6 +250,7 @@ def names_run(toks: list[Token], start: int):
 
 DIRECTIONS = {"from": "source", "to": "destination", "into": "destination"}
 PLACE_MARKERS = {"in", "at", "from", "to", "into", "near", "inside", "outside", "across"}
+LOCATIVE = {"in", "at", "inside"}
 
 
 def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
@@ -250,7 +265,10 @@ def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
         seen = [prep for w, prep in window_runs if same_word(key, w)]
         if not seen:
             continue
-        if not any(prep in PLACE_PREPOSITIONS for prep in seen if prep):
+        # "of" places a name for "from" ("a character from Toy Story": "the characters of Toy Story"),
+        # not for "in"/"at" ("met in Benghazi" is not "the chiefs of staff of Benghazi")
+        accepted = PLACE_PREPOSITIONS - {"of"} if said in LOCATIVE else PLACE_PREPOSITIONS
+        if not any(prep in accepted for prep in seen if prep):
             reasons.append(f"'{key}' is a place in the sentence but not in the passage")
         elif said in DIRECTIONS and all(DIRECTIONS.get(prep, DIRECTIONS[said]) != DIRECTIONS[said] for prep in seen):
             reasons.append(f"'{key}' is the {DIRECTIONS[said]} in the sentence but not in the passage")

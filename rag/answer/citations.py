@@ -58,6 +58,8 @@ def place_citations(answer: str) -> str:
     """Each sentence's [n] markers moved to its end, before the final punctuation: "[1] X.",
     "As stated in [1], X.", "According to passage 1, X." and "X. [1]" all become "X [1]"."""
     answer = NAMED_PASSAGE.sub(r"[\1]", answer)
+    if LEADING_MARKS.match(answer):
+        answer = segments_closed_by_their_marks(answer)
     placed: list[tuple[str, list[str]]] = []
     for start, end in sentences_of(answer):
         piece = answer[start:end].strip()
@@ -71,6 +73,20 @@ def place_citations(answer: str) -> str:
         elif placed:
             placed[-1][1].extend(marks)
     return " ".join(marks_at_end(body, marks) for body, marks in placed)
+
+
+def segments_closed_by_their_marks(answer: str) -> str:
+    """An answer that opens on a marker opens each part on its own: "[1] 55,000,000 SLOC [2] 2250
+    packages" is "55,000,000 SLOC [1]. 2250 packages [2].", not one sentence citing both."""
+    parts = re.split(r"((?:\s*\[\d{1,3}\])+)", answer)
+    segments: list[tuple[str, list[str]]] = []
+    for marks, text in zip(parts[1::2], parts[2::2]):
+        body = text.strip()
+        if body.strip(" .!?…"):
+            segments.append((body, MARK.findall(marks)))
+        elif segments:  # a trailing "[2]." after "[1] X" also cites X
+            segments[-1][1].extend(MARK.findall(marks))
+    return " ".join(marks_at_end(body, marks) for body, marks in segments)
 
 
 def _marks_out(sentence: str) -> tuple[str, list[str]]:

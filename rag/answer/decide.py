@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.claims import names, tokens
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
@@ -52,8 +53,10 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
     given = premise(question, [f"{c.title}\n{c.text}" for c in citations])
-    kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles, given)
-                        for text, cites in split_answer(answer) if not unfinished(text)) if s is not None]
+    sentences = [(text, cites) for text, cites in split_answer(answer) if not unfinished(text)]
+    kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles, given,
+                                           opening_name(sentences[i - 1][0]) if i else "")
+                        for i, (text, cites) in enumerate(sentences)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
     if not answers_question(question, [s.text for s in kept], embed):
@@ -90,7 +93,8 @@ def stranded_preposition(words: list[str]) -> bool:
 
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,
                        runs: dict[int, tuple[list[int], str]] | None = None,
-                       titles: dict[int, str] | None = None, premise: str = "") -> AnswerSentence | None:
+                       titles: dict[int, str] | None = None, premise: str = "",
+                       antecedent: str = "") -> AnswerSentence | None:
     """The sentence cited to the passages that support it, or None when none does.
 
     Each cited passage is checked on its own and only those that back the sentence stay cited. A
@@ -98,12 +102,14 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
     passage 1 says it), so a sentence its own citations do not support is cited to the first other
     passage that does; one citing several passages may be backed by them together, and a passage
     together with the passages it continues in its document (`runs`: "Debian 9 Stretch …" in one,
-    "this release dropped powerpc" in the next)."""
+    "this release dropped powerpc" in the next). `antecedent`: the name an opening "He"/"She" stands
+    for (the previous sentence's subject), put in its place for the check only."""
     claim = strip_citations(text)
+    checked = with_antecedent(claim, antecedent)
     titles = titles or {}
 
     def supports(numbers: list[int], texts: list[str] | None = None, sentence: str | None = None) -> bool:
-        return verify_sentence(sentence or claim, texts or [passages[n] for n in numbers], embed,
+        return verify_sentence(sentence or checked, texts or [passages[n] for n in numbers], embed,
                                [titles.get(n, "") for n in numbers], premise).supported
 
     cited = [n for n in cites if n in passages]
@@ -120,6 +126,30 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
         if len(numbers) > 1 and supports(numbers[:1], [joined]):
             return AnswerSentence(with_citations(claim, numbers), numbers, True)
     return supported_clauses(claim, cited + others, supports)
+
+
+OPENING_PRONOUN = re.compile(r"(?:He|She)\b")
+
+
+def opening_name(sentence: str) -> str:
+    """The name a sentence opens on, by its last word as verify.py keys entities ("General Michael
+    Langley is …" -> "Langley", whom a passage may call just that): the subject a next sentence's "He"
+    or "She" refers to. "" when the sentence opens otherwise."""
+    toks = tokens(strip_citations(sentence))
+    last = ""
+    for _, i in names(toks):
+        if not all(t.capital for t in toks[:i]):  # only titles ("General", "The") before the name
+            break
+        last = toks[i].text
+    return last
+
+
+def with_antecedent(claim: str, antecedent: str) -> str:
+    """'He is from the Marine Corps.' checked as 'Langley is from the Marine Corps.':
+    a pronoun alone is far from every passage sentence in embedding space."""
+    if antecedent and OPENING_PRONOUN.match(claim):
+        return OPENING_PRONOUN.sub(antecedent, claim, count=1)
+    return claim
 
 
 # "X was working at Pixar, and he helped create SPI": two facts, often from two passages.
