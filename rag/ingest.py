@@ -225,8 +225,22 @@ def _stop_reader(reader, handover, stopped) -> None:
 
 
 def _run_pipeline(store: Store, todo: list[CorpusFile], settings: Settings, report: IngestReport, progress) -> None:
-    """Embedding keeps the CPU busy; reading/chunking the next files and writing the last batch to
-    Chroma run beside it in threads (tokenizers, torch and sqlite release the GIL). At most one batch
+    """Read, embed and write batch by batch. With an embeddings server the wait is the network's, so
+    reading and writing overlap it (`_run_overlapped`); a local encoder already uses every core, and
+    threads beside it slowed a cold ingest on 2 cores (README, issue 13), so it runs in turn."""
+    if settings.embed == "openai":
+        _run_overlapped(store, todo, settings, report, progress)
+        return
+    for batch in _prepared_batches(todo, settings, report, progress):
+        texts = [t for p in batch for t in p.embed_texts]
+        vectors = embed_documents(texts, settings)
+        _write_batch(store, batch, vectors, progress)
+        report.chunks_added += len(texts)
+
+
+def _run_overlapped(store: Store, todo: list[CorpusFile], settings: Settings, report: IngestReport, progress) -> None:
+    """Embedding waits on the server; reading/chunking the next files and writing the last batch to
+    Chroma run beside it in threads (tokenizers and sqlite release the GIL). At most one batch
     waits in each hand-over, so memory stays bounded however large the corpus."""
     import queue
     import threading

@@ -191,7 +191,9 @@ def test_a_failed_ingest_leaves_no_reader_thread_behind(tmp_path):
     import time
     from pathlib import Path
 
+    from rag.embedding import backend
     from rag.errors import BackendError
+    from tests.embedding_server import embeddings_server
     from tests.helpers import free_port, wait_for_port
     from tests.helpers import make_big_corpus
 
@@ -202,25 +204,29 @@ def test_a_failed_ingest_leaves_no_reader_thread_behind(tmp_path):
                                "--host", "127.0.0.1", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(port)
-        settings = make_settings(tmp_path, corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=port,
-                                 embed_batch_size=4)  # small batches: the reader runs ahead and waits
+        local = backend(make_settings(tmp_path / "local"))
+        # Only an ingest through an embeddings server reads and writes in threads beside the embedding.
+        with embeddings_server(lambda texts: local.embed(texts, 32)) as (url, _):
+            wait_for_port(port)
+            settings = make_settings(tmp_path, corpus_dir=corpus, chroma_host="127.0.0.1", chroma_port=port,
+                                     embed="openai", embed_openai_base_url=url, embed_openai_model="all-MiniLM-L6-v2",
+                                     embed_batch_size=4)  # small batches: the reader runs ahead and waits
 
-        def stop_chroma_after_the_first_write():
-            store = Store(settings)
-            while store.chunks.count() == 0:
-                time.sleep(0.05)
-            server.terminate()
+            def stop_chroma_after_the_first_write():
+                store = Store(settings)
+                while store.chunks.count() == 0:
+                    time.sleep(0.05)
+                server.terminate()
 
-        killer = threading.Thread(target=stop_chroma_after_the_first_write, daemon=True)
-        killer.start()
-        with pytest.raises(BackendError):
-            ingest(settings, show_progress=False)
-        killer.join(timeout=60)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(t.name == "ingest-reader" for t in threading.enumerate()):
-            time.sleep(0.1)
-        assert not [t.name for t in threading.enumerate() if t.name == "ingest-reader"]
+            killer = threading.Thread(target=stop_chroma_after_the_first_write, daemon=True)
+            killer.start()
+            with pytest.raises(BackendError):
+                ingest(settings, show_progress=False)
+            killer.join(timeout=60)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and any(t.name == "ingest-reader" for t in threading.enumerate()):
+                time.sleep(0.1)
+            assert not [t.name for t in threading.enumerate() if t.name == "ingest-reader"]
     finally:
         server.terminate()
         server.wait(timeout=20)
