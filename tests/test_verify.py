@@ -304,3 +304,18 @@ def test_met_in_a_city_is_not_a_chief_of_that_city(embed):
     assert any("'benghazi' is a place" in r for r in verdict.reasons), verdict.reasons
     assert verify_sentence("The chiefs of staff from Benghazi and Tripoli were invited to the conference.",
                            [GABORONE], embed).supported
+
+
+def test_the_name_a_verb_acts_on_must_be_what_it_acts_on_in_the_passage(embed):
+    passage = ("The sources confirmed that Western capitals are trying to push the Libyan factions into a new war, "
+               "and the Turks refuse to enter into a confrontation with the Russians and Egyptians.")
+    wrong = verify_sentence("Western capitals are trying to push the Turks into a new war.", [passage], embed)
+    assert any("'Turks' is not what 'push' acts on" in r for r in wrong.reasons), wrong.reasons
+    right = verify_sentence("Western capitals are trying to push the Libyan factions into a new war.", [passage], embed)
+    assert right.supported, right.reasons
+    # an apposition ("the chairman, Brown") or a noun ("whose founders Michael …") is no verb and object
+    meeting = ("The commander of US Africa Command, General Michael Langley, and the Chairman of the US Joint Chiefs "
+               "of Staff, General Brown Jr. met with General al-Haddad.")
+    appositive = verify_sentence("Al-Haddad was met by the commander, Langley, and by the Joint Chiefs chairman, Brown.",
+                                 [meeting], embed)
+    assert not any("acts on" in r for r in appositive.reasons), appositive.reasons

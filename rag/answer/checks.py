@@ -1,6 +1,7 @@
 """The support checks of an answer sentence against the passage window it was aligned to (verify.py);
 each returns reasons, empty when the check passes: missing names and numbers, numbers that count
-something else, negation parity, opposites, swapped roles, places and directions, bracketed labels."""
+something else, negation parity, opposites, swapped roles, verbs' objects, places and directions,
+bracketed labels."""
 from __future__ import annotations
 
 import re
@@ -321,4 +322,32 @@ def of_roles(sentence: str, window: str) -> list[str]:
         if said and not any(named & w for w in said) and named & window_names:
             reasons.append(f"'{head} of {' '.join(sorted(named))}' in the sentence, "
                            f"of {' '.join(sorted(said[0]))} in the passage")
+    return reasons
+
+
+OBJECT_SPAN = 6  # tokens after the window's verb within which its object must be named
+DETERMINERS = {"the", "a", "an"}
+NOUN_MARKERS = DETERMINERS | {"whose", "its", "his", "her", "their", "our", "my", "your", "this", "that", "these", "those"}
+
+
+def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[str]:
+    """"push the Turks into a war" over "push the Libyan factions into a new war": a name standing right
+    after a verb of the sentence (its object) must stand soon after the same verb in the window, when
+    the window has that verb."""
+    stop = stopwords()
+    name_at = {i for _, i in names(stoks)}
+    window_names = {i: n for n, i in names(wtoks)}
+    reasons = []
+    for i, tok in enumerate(stoks[:-1]):
+        if tok.capital or not tok.lower.isalpha() or tok.lower in stop or len(tok.lower) < 4:
+            continue
+        k = i + 1 + (stoks[i + 1].lower in DETERMINERS)
+        if k not in name_at or (i > 0 and stoks[i - 1].lower in NOUN_MARKERS):
+            continue  # "whose founders Michael …": a noun, not a verb
+        if not re.search(rf"\b{re.escape(tok.text)}\s+(?:(?:the|a|an)\s+)?{re.escape(stoks[k].text)}", normalise(sentence)):
+            continue  # "the chairman, Brown": punctuation between, an apposition
+        obj = stoks[k].lower
+        at = [j for j, w in enumerate(wtoks) if w.lower == tok.lower]
+        if at and not any(same_word(obj, window_names.get(m, "")) for j in at for m in range(j + 1, j + 1 + OBJECT_SPAN)):
+            reasons.append(f"'{stoks[k].text}' is not what '{tok.lower}' acts on in the passage")
     return reasons

