@@ -319,3 +319,17 @@ def test_the_name_a_verb_acts_on_must_be_what_it_acts_on_in_the_passage(embed):
     appositive = verify_sentence("Al-Haddad was met by the commander, Langley, and by the Joint Chiefs chairman, Brown.",
                                  [meeting], embed)
     assert not any("acts on" in r for r in appositive.reasons), appositive.reasons
+
+
+def test_a_publication_date_is_read_from_the_documents_dateline(embed):
+    from rag.answer.verify import is_dateline
+
+    opening = ("Libya: Russia, US in Strategic Competition in East After Fall of Assad\n\nby | Dec 16, 2024 | Libya, "
+               "Political, Security, Social\n\nSummary:\n\nIn early December 2024, Khaled Haftar met a delegation "
+               "of the US Army in Benghazi.")
+    assert is_dateline("by | Dec 16, 2024 | Libya, Political, Security, Social")
+    assert not is_dateline("In early December 2024, Khaled Haftar met a delegation of the US Army in Benghazi.")
+    assert not is_dateline("They met on Dec 12, 2024.")
+    assert verify_sentence("The article was published on December 16, 2024.", [opening], embed).supported
+    assert not verify_sentence("The article was published on December 18, 2024.", [opening], embed).supported
+    assert not verify_sentence("The article was published by Reuters.", [opening], embed).supported

@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
                                place_roles, swapped_roles, verb_objects)
-from rag.answer.claims import CITE, Token, contains_word, content_words, key_terms, names, term_found, tokens
+from rag.answer.claims import CITE, MONTHS, Token, contains_word, content_words, key_terms, names, term_found, tokens
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
 
 Embed = Callable[[list[str]], "np.ndarray"]
@@ -149,6 +149,21 @@ def named_fragment(stoks: list[Token], units: list[tuple[str, int, str]]) -> boo
 # The soft score (the checks, each returning reasons, are in checks.py)
 
 
+# A byline or dateline ("by | Dec 16, 2024 | Libya, Political"): a short line holding a full date. It
+# says when the document was published, in none of the words a sentence saying so uses.
+DATELINE_WORDS = 14
+PUBLICATION_WORDS = "article post story report piece document publication date published posted dated written appeared"
+YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")
+
+
+def is_dateline(window: str) -> bool:
+    toks = tokens(window)
+    has_month = any(n in MONTHS.values() for n, _ in names(toks))
+    line = window.strip()
+    return (len(toks) <= DATELINE_WORDS and has_month and bool(YEAR.search(line)) and "\n" not in line
+            and not line.endswith((".", "!", "?")))  # a short sentence that dates an event is no dateline
+
+
 def soft_score(similarity: float, stoks: list[Token], wtoks: list[Token]) -> float:
     words = content_words(stoks)
     vocabulary = {t.lower for t in wtoks}
@@ -200,7 +215,8 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
-    score = soft_score(float(sims[k]), stoks, wtoks + context[k])
+    dateline = tokens(PUBLICATION_WORDS) if is_dateline(window) else []
+    score = soft_score(float(sims[k]), stoks, wtoks + context[k] + dateline)
     if score < SUPPORT_THRESHOLD:
         reasons.append(f"weak match with the passage (score {score:.2f})")
     if reasons:
