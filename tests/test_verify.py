@@ -333,3 +333,13 @@ def test_a_publication_date_is_read_from_the_documents_dateline(embed):
     assert verify_sentence("The article was published on December 16, 2024.", [opening], embed).supported
     assert not verify_sentence("The article was published on December 18, 2024.", [opening], embed).supported
     assert not verify_sentence("The article was published by Reuters.", [opening], embed).supported
+
+
+def test_a_count_of_titled_names_is_the_size_of_their_list(embed):
+    # GABORONE lists "General Mohammed al-Haddad and General Abdelrazik al-Nazouri": two generals met.
+    two = verify_sentence("General Langley and General Brown met two Libyan generals in Gaborone, Botswana.",
+                          [GABORONE], embed)
+    assert two.supported, two.reasons
+    three = verify_sentence("General Langley and General Brown met three Libyan generals in Gaborone, Botswana.",
+                            [GABORONE], embed)
+    assert any("number 3" in r for r in three.reasons), three.reasons

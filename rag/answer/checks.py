@@ -35,8 +35,8 @@ def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, con
     ptoks = tokens(passage_text)
     pterms, pwords = key_terms(ptoks), {t.lower for t in ptoks}
     reasons = []
-    for value, _ in number_values(stoks):
-        if value not in wterms:
+    for value, i in number_values(stoks):
+        if value not in wterms and not counted_by_titles(stoks, i, wtoks, value):
             where = "elsewhere in the passage, not in the sentence it restates" if value in pterms else "absent from passage"
             reasons.append(f"number {value} {where}")
     for name, i in names(stoks):
@@ -49,6 +49,32 @@ def missing_terms(stoks: list[Token], wtoks: list[Token], passage_text: str, con
                      if term_found(name, pterms, pwords) else "absent from passage")
             reasons.append(f"name {name!r} {where}")
     return list(dict.fromkeys(reasons))
+
+
+NAME_PARTICLES = {"al", "el", "bin", "ibn", "de", "da", "van", "von", "der", "le", "la"}
+TITLED_GAP = 5  # tokens a name may take between two titles of one list
+
+
+def counted_by_titles(stoks: list[Token], i: int, wtoks: list[Token], value: str) -> bool:
+    """"the two Libyan generals" over "… met with General Mohammed al-Haddad and General Abdelrazik
+    al-Nazouri": a count of a noun that the window uses as a title in one list ("General A and General
+    B") of exactly that many names."""
+    if not value.isdigit():
+        return False
+    noun = next((t.lower for t in stoks[i + 1:i + 4] if not t.capital and t.lower.endswith("s")), None)
+    if noun is None:
+        return False
+    titled = [k for k, t in enumerate(wtoks[:-1]) if t.capital and t.lower == noun[:-1] and wtoks[k + 1].capital]
+    lists, current = [], titled[:1]
+    for a, b in zip(titled, titled[1:]):
+        gap = wtoks[a + 1:b]
+        if len(gap) <= TITLED_GAP and all(t.capital or t.lower in NAME_PARTICLES | {"and"} for t in gap):
+            current.append(b)
+        else:
+            lists.append(current)
+            current = [b]
+    lists.append(current)
+    return any(len(names_listed) == int(value) for names_listed in lists if titled)
 
 
 # Words that close a name without telling it apart: "the Marine Corps" is the passage's "Marine", "the
