@@ -52,6 +52,12 @@ def test_names_the_passages_never_mention():
     assert unmentioned_names("Who was DPL in 1999?", ["The leader in 1999 was Wichert Akkerman."]) == []  # jargon
     assert unmentioned_names("Tell me when DebConf11 was", [PASSAGE]) == []  # a capitalised first word is no name
 
+    # whose words a question asks for is looked for like a name: the passages must have that speaker
+    sources = "The sources confirmed that the Turks refuse a new proxy war with the Russians and Egyptians."
+    assert unmentioned_names("What did the Egyptian president say about the proxy war?", [sources]) == ["president"]
+    assert unmentioned_names("What do the sources say about a proxy war?", [sources]) == []
+    assert unmentioned_names("What did he say about the war?", [sources]) == []
+
 
 def test_a_question_about_an_unmentioned_name_is_refused_whatever_the_answer():
     citation = Citation(n=1, id="c1", source="dh.txt", title="DebConf", start=0, end=len(PASSAGE), text=PASSAGE,

@@ -47,6 +47,17 @@ ANSWER_SIMILARITY = 0.15  # below this an untyped ("what …") answer is about s
 CODE_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)[a-z0-9]+\b")  # "debconf22", "x86": a name typed in lower case
 
 
+# "What did the Egyptian president say about …?": whose words are asked for.
+SPEAKER = re.compile(r"^\W*what (?:did|do|does|has|have) (?:the )?((?:\w[\w-]* ){0,3}?\w[\w-]*) "
+                     r"(?:say|said|tell|told|announce|state|claim|write|think)\b", re.I)
+
+
+def asked_speaker(question: str) -> str | None:
+    """The head word of whoever the question asks the words of ("president", "Langley")."""
+    m = SPEAKER.search(question)
+    return m.group(1).split()[-1].lower() if m else None
+
+
 def unmentioned_names(question: str, passages: list[str]) -> list[str]:
     """The question's names that no passage holds: capitalised words (not the first word, which is
     capitalised anyway) and words with digits. A question about a thing the passages never name cannot
@@ -55,6 +66,8 @@ def unmentioned_names(question: str, passages: list[str]) -> list[str]:
     Leader", often outside the passage shown; one the passages spell out counts as found anyway."""
     toks = tokens(question)
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
+    if (speaker := asked_speaker(question)) and speaker not in stopwords():
+        wanted.add(speaker)  # "What did the Egyptian president say …?" over passages no president speaks in
     sentence_tokens = [tokens(s) for p in passages for s in sentence_texts(p)]
     words = {t.lower for ts in sentence_tokens for t in ts}
     terms = words.union(*({n for n, _ in names(ts)} | acronyms(ts) for ts in sentence_tokens))
