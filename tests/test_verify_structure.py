@@ -83,6 +83,13 @@ def test_a_question_that_asks_two_things_is_answered_by_either_part():
                                 ["The arrests were made for reasons of security [1]."], embed())
 
 
+def test_a_version_number_is_no_age():
+    question = "How old was Bruce Perens when he became leader?"
+    assert not answers_question(question, ["Bruce Perens led the project through the preparation for the 2.0 "
+                                           "release in January, 1998 [2]."], embed())
+    assert answers_question(question, ["Bruce Perens was 34 when he became leader [2]."], embed())
+
+
 def test_a_typed_answer_must_tell_more_than_the_question():
     # the asked person must be a new one for "who <verb>"; for "who did X <verb>" X is not the answer
     assert not answers_question("who led debian after Ian Murdock?",

@@ -287,7 +287,7 @@ def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], t
         return False
     words = {t.lower for t in toks}
     if re.search(r"\bhow old\b", question, re.I) and not (words & AGE_WORDS or any(
-            re.fullmatch(r"\d+", value) and 0 < int(value) <= MAX_AGE and not toks[i].lower.isalpha()
+            re.fullmatch(r"\d+", value) and 0 < int(value) <= MAX_AGE and re.fullmatch(r"\d+", toks[i].text)
             for value, i in number_values(toks))):
         return False  # a year ("January, 1998") or a version ("2.0") is not an age; "was 42" is
     if DIE_OF.search(question) and not CAUSE_OF_DEATH.search(sentence):
