@@ -83,6 +83,12 @@ def test_a_question_that_asks_two_things_is_answered_by_either_part():
                                 ["The arrests were made for reasons of security [1]."], embed())
 
 
+def test_an_ordinal_is_no_count():
+    assert not answers_question("how many people use debian?", [
+        "Debian may be used by many more individuals, the focus being a first-class product [1]."], embed())
+    assert answers_question("how many people use debian?", ["About 1,000 people use Debian [1]."], embed())
+
+
 def test_a_version_number_is_no_age():
     question = "How old was Bruce Perens when he became leader?"
     assert not answers_question(question, ["Bruce Perens led the project through the preparation for the 2.0 "

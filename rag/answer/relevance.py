@@ -97,10 +97,14 @@ def question_type(question: str) -> str:
     return "other"
 
 
+ORDINAL_VALUE = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
 def has_kind(kind: str, toks: list[Token]) -> bool:
     words = {t.lower for t in toks}
-    if kind == "number":
-        return bool(number_values(toks)) or bool(words & {"several", "dozens", "hundreds", "thousands", "few"})
+    if kind == "number":  # "first-class" or "the 2nd release" counts nothing
+        return (any(not ORDINAL_VALUE.fullmatch(v) for v, _ in number_values(toks))
+                or bool(words & {"several", "dozens", "hundreds", "thousands", "few"}))
     if kind == "time":
         return (any(re.fullmatch(r"(1[5-9]|20)\d\d", v) for v, _ in number_values(toks))
                 or any(n in MONTHS.values() for n, _ in names(toks)) or bool(words & TIME_WORDS))
