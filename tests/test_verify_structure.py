@@ -83,6 +83,12 @@ def test_a_question_that_asks_two_things_is_answered_by_either_part():
                                 ["The arrests were made for reasons of security [1]."], embed())
 
 
+def test_next_or_first_alone_is_no_time():
+    assert not answers_question("when did bookworm come out?", [
+        "The testing release will become the next stable release and is codenamed Bookworm [1]."], embed())
+    assert answers_question("when did bookworm come out?", ["Bookworm came out in June 2023 [1]."], embed())
+
+
 def test_an_ordinal_is_no_count():
     assert not answers_question("how many people use debian?", [
         "Debian may be used by many more individuals, the focus being a first-class product [1]."], embed())

@@ -22,9 +22,10 @@ WH_PATTERNS = [  # (question pattern, kind of answer it needs)
     (re.compile(r"\bwhy\b|\bwhat (was|is) the (reason|cause|purpose|goal|aim)\b|\bdie[ds]? (of|from)\b|\bwhat caused\b", re.I), "reason"),
     (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b", re.I), "person"),
 ]
-TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "last", "previous", "next", "week", "weeks",
+# "the next stable release", "the first release": "next", "last", "previous" and "first" tell no time alone.
+TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "week", "weeks",
               "month", "months", "year", "years", "day", "days", "early", "late", "mid", "after", "before",
-              "during", "since", "until", "century", "decade", "morning", "evening", "recently", "first",
+              "during", "since", "until", "century", "decade", "morning", "evening", "recently",
               "hours", "hour", "minutes", "period"}
 REASON_WORDS = {"because", "due", "over", "since", "as", "for", "order", "so", "amid", "after",
                 "suspicion", "suspicions", "reason", "aim", "goal", "purpose", "given", "owing", "result",
