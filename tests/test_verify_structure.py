@@ -174,3 +174,16 @@ def test_an_opening_he_is_checked_as_the_name_the_sentence_before_opens_on():
     wrong = decide(question, "General Michael Langley is the commander of US Africa Command. He is from the "
                              "Navy. [1]", [commander, marine], Embedder())
     assert len(wrong.sentences) == 1, wrong.answer
+
+
+def test_an_acronym_the_passage_defines_answers_for_its_words():
+    from rag.answer.relevance import acronym_definitions, with_definitions
+
+    passage = ("We use sloccount to determine the number of physical source lines of code (SLOC) of Debian 2.2 "
+               "(aka potato): more than 55,000,000 physical SLOC.")
+    assert acronym_definitions(passage) == {"SLOC": "source lines of code"}
+    assert with_definitions("55,000,000 physical SLOC [1].", {"SLOC": "source lines of code"}) == \
+        "55,000,000 physical SLOC (source lines of code) [1]."
+    result = decide("how many lines of code was potato?", "[1] 55,000,000 physical SLOC", [cite(1, passage)],
+                    Embedder())
+    assert not result.refused and "55,000,000" in result.answer

@@ -353,7 +353,8 @@ def of_roles(sentence: str, window: str) -> list[str]:
 
 OBJECT_SPAN = 6  # tokens after the window's verb within which its object must be named
 DETERMINERS = {"the", "a", "an"}
-NOUN_MARKERS = DETERMINERS | {"whose", "its", "his", "her", "their", "our", "my", "your", "this", "that", "these", "those"}
+NOUN_MARKERS = DETERMINERS | {"whose", "its", "his", "her", "their", "our", "my", "your", "this", "that", "these",
+                              "those"}
 
 
 def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[str]:
@@ -370,10 +371,12 @@ def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[
         k = i + 1 + (stoks[i + 1].lower in DETERMINERS)
         if k not in name_at or (i > 0 and stoks[i - 1].lower in NOUN_MARKERS):
             continue  # "whose founders Michael …": a noun, not a verb
-        if not re.search(rf"\b{re.escape(tok.text)}\s+(?:(?:the|a|an)\s+)?{re.escape(stoks[k].text)}", normalise(sentence)):
+        adjacent = rf"\b{re.escape(tok.text)}\s+(?:(?:the|a|an)\s+)?{re.escape(stoks[k].text)}"
+        if not re.search(adjacent, normalise(sentence)):
             continue  # "the chairman, Brown": punctuation between, an apposition
         obj = stoks[k].lower
         at = [j for j, w in enumerate(wtoks) if w.lower == tok.lower]
-        if at and not any(same_word(obj, window_names.get(m, "")) for j in at for m in range(j + 1, j + 1 + OBJECT_SPAN)):
+        after = (window_names.get(m, "") for j in at for m in range(j + 1, j + 1 + OBJECT_SPAN))
+        if at and not any(same_word(obj, name) for name in after):
             reasons.append(f"'{stoks[k].text}' is not what '{tok.lower}' acts on in the passage")
     return reasons

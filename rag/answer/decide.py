@@ -21,7 +21,7 @@ from rag.answer.claims import names, tokens
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question, premise, unmentioned_names
+from rag.answer.relevance import acronym_definitions, answers_question, premise, unmentioned_names, with_definitions
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -59,7 +59,8 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
                         for i, (text, cites) in enumerate(sentences)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
-    if not answers_question(question, [s.text for s in kept], embed):
+    defined = acronym_definitions(" ".join(passages.values()))
+    if not answers_question(question, [with_definitions(s.text, defined) for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
     return Decision(" ".join(s.text for s in kept), kept, False)
 
