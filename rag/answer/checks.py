@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (ORDINALS, PLACE_PREPOSITIONS, SCALES, UNITS, Token, contains_word, content_words, entities, key_terms,
+from rag.answer.claims import (ORDINAL_VALUE, ORDINALS, PLACE_PREPOSITIONS, SCALES, UNITS, Token, contains_word, content_words, entities, key_terms,
                                names, normalise, number_values, preposition_of, same_word, stem, stopwords,
                                term_found, tokens)
 
@@ -65,6 +65,8 @@ def counted_by_titles(stoks: list[Token], i: int, wtoks: list[Token], value: str
     if noun is None:
         return False
     titled = [k for k, t in enumerate(wtoks[:-1]) if t.capital and t.lower == noun[:-1] and wtoks[k + 1].capital]
+    if not titled:
+        return False
     lists, current = [], titled[:1]
     for a, b in zip(titled, titled[1:]):
         gap = wtoks[a + 1:b]
@@ -74,7 +76,7 @@ def counted_by_titles(stoks: list[Token], i: int, wtoks: list[Token], value: str
             lists.append(current)
             current = [b]
     lists.append(current)
-    return any(len(names_listed) == int(value) for names_listed in lists if titled)
+    return any(len(names_listed) == int(value) for names_listed in lists)
 
 
 # Words that close a name without telling it apart: "the Marine Corps" is the passage's "Marine", "the
@@ -112,15 +114,13 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
                 for k in range(max(0, j - NUMBER_UNIT_SPAN), min(len(wtoks), j + unit_span(wtoks, j) + 1))}
         if near and not contains_word(noun, near) and not any(contains_word(t.lower, near) for t in following[1:]):
             reasons.append(f"number {value} counts '{noun}' in the sentence but not in the passage")
-        elif not ORDINAL.fullmatch(value) and (counted := counted_nouns(wtoks, window_numbers, value)) and not any(
+        # an ordinal ("first") is skipped: an adjective may stand between it and its noun
+        elif not ORDINAL_VALUE.fullmatch(value) and (counted := counted_nouns(wtoks, window_numbers, value)) and not any(
                 contains_word(noun, {c}) or contains_word(c, {noun}) for c in counted):
             # "a maximum of 12 members" over "a member within the previous 12 months": the passage's
             # number counts something else, whatever words stand around it
             reasons.append(f"number {value} counts '{noun}' in the sentence but '{counted[0]}' in the passage")
     return reasons
-
-
-ORDINAL = re.compile(r"\d+(st|nd|rd|th)")  # "first": an adjective may stand between it and its noun
 
 
 def counted_nouns(wtoks: list[Token], window_numbers: list[tuple[str, int]], value: str) -> list[str]:

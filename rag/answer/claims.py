@@ -21,6 +21,7 @@ UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eigh
 TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
 SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split())}
+ORDINAL_VALUE = re.compile(r"\d+(st|nd|rd|th)")  # how number_values writes "first", "21st"
 MONTHS = {m[:3]: m for m in "january february march april may june july august september october november "
                             "december".split()}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (ACRONYM_JOINERS, MONTHS, PLACE_PREPOSITIONS, Token, acronyms, contains_word, entities, names,
-                               number_values, preposition_of, stopwords, term_found, tokens)
+from rag.answer.claims import (ACRONYM_JOINERS, MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, Token, acronyms,
+                               contains_word, entities, names, number_values, preposition_of, stopwords, term_found,
+                               tokens)
 from rag.answer.sentences import sentence_texts
 from rag.answer.verify import Embed, as_matrix, sentence_text
 
@@ -96,9 +97,6 @@ def question_type(question: str) -> str:
         if pattern.search(asked):
             return kind
     return "other"
-
-
-ORDINAL_VALUE = re.compile(r"\d+(?:st|nd|rd|th)")
 
 
 def has_kind(kind: str, toks: list[Token]) -> bool:
@@ -329,7 +327,6 @@ def new_doer(question: str, verb: str, toks: list[Token]) -> bool:
 
 # "physical source lines of code (SLOC)": words and, in brackets, the acronym of their initials.
 DEFINED_ACRONYM = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z]{1,7})\)")
-MAX_DEFINITION_WORDS = 8
 
 
 def acronym_definitions(text: str) -> dict[str, str]:
@@ -337,7 +334,7 @@ def acronym_definitions(text: str) -> dict[str, str]:
     found = {}
     for m in DEFINED_ACRONYM.finditer(text):
         words, letters = m.group(1).split(), m.group(2).lower()
-        for start in range(len(words) - 1, max(-1, len(words) - 1 - MAX_DEFINITION_WORDS), -1):
+        for start in range(len(words) - 1, -1, -1):  # the shortest run of words before the brackets
             tail = words[start:]
             every = "".join(w[0].lower() for w in tail)
             content = "".join(w[0].lower() for w in tail if w.lower() not in ACRONYM_JOINERS)

@@ -11,9 +11,9 @@ No NLI model ships on PyPI for this stack, so the check is the packaged sentence
 3. a number must count the same thing (the word after it in the sentence is near it in the window);
 4. negation parity between the sentence and the negations of the window that bear on its words,
    and no word whose opposite the window says ("improving" / "deteriorating");
-5. roles: the subject and first object must stand on the same sides of the main verb in the window,
-   and a name right after a verb must follow the same verb in the window ("push the Turks")
-   (the other way round for a "by" passive on one side only); a name the sentence makes a place or
+5. roles: the subject and first object must stand on the same sides of the main verb in the window
+   (the other way round for a "by" passive on one side only), and a name right after a verb must
+   follow the same verb in the window ("push the Turks"); a name the sentence makes a place or
    a direction ("from X to Y") must be one in the window; bracketed labels stay with their names;
 6. low similarity to every window means the citation points at a passage about something else.
 Everything here is a pure function; `embed` is passed in so the caller can share a cache per answer
@@ -214,7 +214,8 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     wtoks = tokens(window)
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
-               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks) + swapped_roles(plain, stoks, window, wtoks))
+               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks)
+               + swapped_roles(plain, stoks, window, wtoks))
     dateline = tokens(PUBLICATION_WORDS) if is_dateline(window) else []
     score = soft_score(float(sims[k]), stoks, wtoks + context[k] + dateline)
     if score < SUPPORT_THRESHOLD:
