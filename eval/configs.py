@@ -11,7 +11,7 @@ from eval.dataset import EvalInputError
 
 # Overrides a configuration may carry; chunking ones change the index, the rest only the query.
 INDEX_FIELDS = ("chunk_size", "chunk_overlap")
-QUERY_FIELDS = ("rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "duplicate_cosine", "bm25_feedback", "answer_passages",
+QUERY_FIELDS = ("fusion", "fusion_alpha", "rrf_k", "dense_weight", "bm25_weight", "candidates", "top_k", "duplicate_cosine", "bm25_feedback", "answer_passages",
                 "refusal_min_score")
 # The answering backend and its prompt/generation settings: one backend per configuration.
 ANSWER_FIELDS = ("llm", "model_path", "max_new_tokens", "temperature", "context_window", "passage_chars",

@@ -126,6 +126,34 @@ def search(retriever, question: str, n: int, feedback: int = 0) -> list[tuple[ob
     return found[:n]
 
 
+def scores_of(retriever, question: str, chunk_ids: list[str]) -> dict[str, float]:
+    """The question's BM25 score of each chunk asked for (0 for a chunk sharing no term with it, or
+    unknown to the index): convex fusion needs the scores of dense candidates BM25 did not rank."""
+    index = retriever.bm25
+    terms = [t for t in analyze(question) if t in index.vocab_dict]
+    if not terms or not chunk_ids:
+        return dict.fromkeys(chunk_ids, 0.0)
+    rows = _rows_by_id(retriever)
+    scores = index.get_scores(terms)
+    return {cid: float(scores[rows[cid]]) if cid in rows else 0.0 for cid in chunk_ids}
+
+
+_ROWS: dict[int, tuple[object, dict[str, int]]] = {}
+
+
+def _rows_by_id(retriever) -> dict[str, int]:
+    """Chunk id -> row of the bm25s index, built once per loaded index (ids are read from the stored
+    node dicts, so it costs one pass over the corpus)."""
+    key = id(retriever.bm25)
+    cached = _ROWS.get(key)
+    if cached is None or cached[0] is not retriever.bm25:
+        rows = {(doc.get("node_id") or json.loads(doc["_node_content"])["id_"]): row
+                for row, doc in enumerate(retriever.corpus)}
+        _ROWS.clear()  # one index per process in practice; never keep a replaced one alive
+        cached = _ROWS[key] = (retriever.bm25, rows)
+    return cached[1]
+
+
 def _retrieve(retriever, terms: list[str], n: int) -> list[tuple[StoredChunk, float]]:
     index = retriever.bm25
     ids, scores = index.retrieve([terms], k=min(n, int(index.scores["num_docs"])), show_progress=False, n_threads=0)

@@ -5,7 +5,7 @@ import pytest
 from rag.cli import main
 from rag.errors import InputError
 from rag.ingest import ingest
-from rag.retrieve import Hit, Retriever, reciprocal_rank_fusion
+from rag.retrieve import Hit, Retriever, convex_fusion, reciprocal_rank_fusion
 from tests.helpers import make_settings
 
 LANGLEY = "US-pushes-unified-Libyan-army-to-counter-Russian-expansion.txt"
@@ -32,13 +32,49 @@ def test_hybrid_fuses_and_deduplicates(retriever):
     ids = [h.id for h in hits]
     assert len(ids) == len(set(ids))
     assert hits[0].source == ASSAD and "Benghazi" in hits[0].text
-    assert {"dense", "bm25", "rrf"} <= set(hits[0].scores)
+    assert {"dense", "bm25", "fused"} <= set(hits[0].scores)
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
 
 
+def test_rrf_fusion_remains_a_setting(default_index):
+    rrf = Retriever(default_index.replace(fusion="rrf"))
+    hits = rrf.search("Khaled Haftar met a US Army delegation in Benghazi", k=8, mode="hybrid")
+    assert hits[0].source == ASSAD and "Benghazi" in hits[0].text
+    assert {"dense", "bm25", "rrf"} <= set(hits[0].scores) and "fused" not in hits[0].scores
+
+
+def test_every_hybrid_candidate_carries_its_real_cosine_and_bm25_score(retriever):
+    """A chunk only one retriever ranked gets the other's score computed, not 0: the same cosine a
+    dense search gives it and the same BM25 score a BM25 search gives it."""
+    question = "Why did Libyan authorities arrest three Russians in Tripoli?"
+    everything = 100  # more than the corpus's chunks: every chunk with its score from each retriever
+    cosine = {h.id: h.scores["dense"] for h in retriever.dense(question, everything)}
+    lexical = {h.id: h.scores["bm25"] for h in retriever.lexical(question, everything)}
+    dense, bm25_hits = retriever.dense(question, 2), retriever.lexical(question, 2)
+    assert {h.id for h in dense} != {h.id for h in bm25_hits}  # some chunk is missing from one list
+    retriever.fill_missing_scores(question, dense, bm25_hits)
+    for hit in convex_fusion(dense, bm25_hits, alpha=0.8):
+        assert hit.scores["dense"] == pytest.approx(cosine[hit.id], abs=1e-4)
+        assert hit.scores["bm25"] == pytest.approx(lexical.get(hit.id, 0.0), rel=1e-5)
+
+
+def h(cid, **scores):
+    return Hit(rank=0, id=cid, source="s", title="t", start=0, end=1, text=cid, score=0.0, scores=scores)
+
+
+def test_convex_fusion_arithmetic():
+    dense = [h("a", dense=0.6, bm25=2.0), h("b", dense=0.5, bm25=8.0)]
+    lexical = [h("b", dense=0.5, bm25=8.0), h("c", dense=0.1, bm25=4.0)]
+    fused = convex_fusion(dense, lexical, alpha=0.8)
+    assert [x.id for x in fused] == ["b", "a", "c"]  # b: 0.4 + 0.2; a: 0.48 + 0.05; c: 0.08 + 0.1
+    assert fused[0].score == pytest.approx(0.8 * 0.5 + 0.2 * 1.0)
+    assert fused[1].score == pytest.approx(0.8 * 0.6 + 0.2 * 0.25)
+    assert fused[2].scores["fused"] == pytest.approx(0.8 * 0.1 + 0.2 * 0.5)
+    # Cosines are taken as they are: a question whose best match is weak keeps a weak score.
+    assert convex_fusion([h("a", dense=0.3, bm25=0.0)], [], alpha=0.8)[0].score == pytest.approx(0.24)
+
+
 def test_rrf_arithmetic():
-    def h(cid):
-        return Hit(rank=0, id=cid, source="s", title="t", start=0, end=1, text=cid, score=0.0)
 
     fused = reciprocal_rank_fusion([[h("a"), h("b")], [h("b"), h("c")]], rrf_k=60)
     assert [x.id for x in fused] == ["b", "a", "c"]

@@ -1,0 +1,221 @@
+"""`python -m eval.fusion`: how dense and BM25 rankings are combined, and BM25's own parameters,
+measured on the external sets (issue 12), without changing the index.
+
+Today hybrid retrieval fuses the two rankings by weighted reciprocal rank fusion (RRF: rrf_k 10,
+dense weight 2, 30 candidates each), which sees ranks only. Fusing the scores themselves, a convex
+combination `a * dense + (1 - a) * bm25` of normalised scores, keeps how far apart two candidates
+are; Bruch et al. ("An Analysis of Fusion Functions for Hybrid Retrieval", 2023) found it better
+than RRF on most BEIR sets once `a` is tuned. Both normalisations they compare are here:
+min-max over each retriever's candidates, and the theoretical one (dense cosine as it is, BM25
+divided by the question's best BM25 score). BM25's k1 and b (bm25s's defaults 1.5 / 0.75) are swept
+for BM25 alone and inside today's fusion.
+
+Scored with eval's relevance rule (hit@3, hit@5, MRR@5) per set and on average; near-duplicates are
+dropped as in retrieval; dense similarities are exact (numpy), not Chroma's approximate search.
+Each set's index must exist (`make eval-external` builds it under --cache).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval.dataset import EvalInputError  # noqa: E402
+
+CANDIDATES = 30
+MISSING_BM25 = "exact"  # per retriever, as the default `candidates`
+ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9)
+BM25_PARAMETERS = ((1.5, 0.75), (1.2, 0.75), (0.9, 0.4), (1.2, 0.5), (1.5, 0.9), (2.0, 0.75), (1.2, 0.3))
+
+
+@dataclass
+class SetScores:
+    """One set's questions with every chunk's dense and BM25 score per question."""
+    ids: list[str]
+    vectors: np.ndarray           # chunk embeddings, normalised
+    dense: np.ndarray             # questions x chunks, cosine
+    bm25: dict[tuple, np.ndarray]  # (k1, b) -> questions x chunks
+    relevant: list[set[str]]      # per question, the ids of chunks holding its evidence
+
+
+def load_set(name: str, cache: Path) -> SetScores:
+    import bm25s
+    from llama_index.core.schema import MetadataMode
+
+    from rag.bm25 import analyze, chunk_node
+    from rag.config import load_settings
+    from rag.embedding import embed_texts
+    from rag.retrieve import Retriever
+
+    from eval.dataset import load_questions
+    from eval.metrics import RelevanceJudge
+
+    folder = cache / name
+    if not (folder / "index").is_dir() or not (folder / "questions.jsonl").is_file():
+        raise EvalInputError(f"no index for {name} under {folder}: run `python -m eval.external --cache {cache}` first")
+    settings = load_settings().replace(index_dir=folder / "index")
+    store = Retriever(settings).store
+    chunks = store.chunks.get(include=["documents", "embeddings"])
+    ids = chunks["ids"]
+    vectors = np.asarray(chunks["embeddings"], dtype=np.float32)
+    row_of = {cid: row for row, cid in enumerate(ids)}
+    searched = [""] * len(ids)
+    for cid, text, meta in store.all_chunks():
+        searched[row_of[cid]] = chunk_node(cid, text, meta).get_content(metadata_mode=MetadataMode.EMBED)
+    analyzed_chunks = [analyze(t) for t in searched]
+    questions = [q for q in load_questions(folder / "questions.jsonl") if q.answerable]
+    judge = RelevanceJudge(list(zip(ids, chunks["documents"])))
+    dense = embed_texts([q.question for q in questions], 64, settings) @ vectors.T
+    analyzed_questions = [analyze(q.question) for q in questions]
+    bm25 = {}
+    for k1, b in BM25_PARAMETERS:
+        index = bm25s.BM25(k1=k1, b=b)
+        index.index(analyzed_chunks, show_progress=False)
+        vocab = index.vocab_dict
+        bm25[(k1, b)] = np.stack([index.get_scores([t for t in terms if t in vocab]) if any(t in vocab for t in terms)
+                                  else np.zeros(len(ids), np.float32) for terms in analyzed_questions])
+    relevant = [judge.relevant_ids(q.evidence) for q in questions]
+    print(f"{name}: {len(ids)} chunks, {len(questions)} answerable questions", file=sys.stderr)
+    return SetScores(ids, vectors, dense, bm25, relevant)
+
+
+def top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Rows of the n best scores, best first."""
+    part = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+def rrf(dense: np.ndarray, lexical: np.ndarray, rrf_k: int = 10, dense_weight: float = 2.0) -> list[int]:
+    totals: dict[int, float] = {}
+    for ranking, weight in ((top(dense, CANDIDATES), dense_weight), (top_positive(lexical), 1.0)):
+        for rank, row in enumerate(ranking, start=1):
+            totals[int(row)] = totals.get(int(row), 0.0) + weight / (rrf_k + rank)
+    return sorted(totals, key=totals.get, reverse=True)
+
+
+def top_positive(lexical: np.ndarray) -> np.ndarray:
+    """BM25's candidates: chunks sharing no term with the question are left out, as in rag.bm25."""
+    rows = top(lexical, CANDIDATES)
+    return rows[lexical[rows] > 0]
+
+
+def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str) -> list[int]:
+    """alpha * dense + (1 - alpha) * bm25 over the union of both candidate lists (a chunk missing
+    from one list scores that list's minimum there)."""
+    dense_rows, lexical_rows = top(dense, CANDIDATES), top_positive(lexical)
+    pool = np.union1d(dense_rows, lexical_rows)
+    d, s = dense[pool].astype(np.float64), lexical[pool].astype(np.float64)
+    if norm == "minmax":
+        low_d, high_d = dense[dense_rows].min(), dense[dense_rows].max()
+        d = np.clip((d - low_d) / max(high_d - low_d, 1e-9), 0, None)
+        if len(lexical_rows):
+            low_s, high_s = lexical[lexical_rows].min(), lexical[lexical_rows].max()
+            s = np.clip((s - low_s) / max(high_s - low_s, 1e-9), 0, None)
+    else:  # theoretical: cosine as it is, BM25 over the question's best score
+        high = lexical[lexical_rows].max() if len(lexical_rows) else 1.0
+        if MISSING_BM25 != "exact":  # as retrieval sees it: no BM25 score beyond BM25's candidates
+            outside = ~np.isin(pool, lexical_rows)
+            s[outside] = 0.0 if MISSING_BM25 == "zero" else (lexical[lexical_rows].min() if len(lexical_rows) else 0.0)
+        s = s / max(high, 1e-9)
+    fused = alpha * d + (1 - alpha) * s
+    return [int(pool[i]) for i in np.argsort(-fused, kind="stable")]
+
+
+def score(ranked_rows: list[list[int]], data: SetScores, duplicate_cosine: float = 0.9) -> tuple[float, float, float]:
+    """hit@3, hit@5 and MRR@5 after near-duplicates are dropped as rag.retrieve drops them."""
+    hit3 = hit5 = mrr = 0.0
+    for rows, relevant in zip(ranked_rows, data.relevant):
+        kept: list[int] = []
+        for row in rows[:15]:
+            if kept and float(np.max(data.vectors[kept] @ data.vectors[row])) >= duplicate_cosine:
+                continue
+            kept.append(row)
+            if len(kept) == 5:
+                break
+        flags = [data.ids[r] in relevant for r in kept]
+        hit3 += any(flags[:3])
+        hit5 += any(flags)
+        mrr += next((1 / rank for rank, hit in enumerate(flags, start=1) if hit), 0.0)
+    n = len(ranked_rows)
+    return hit3 / n, hit5 / n, mrr / n
+
+
+def configurations(data: SetScores) -> dict[str, list[list[int]]]:
+    """Every configuration's ranking per question."""
+    questions = range(len(data.relevant))
+    default_bm25 = data.bm25[BM25_PARAMETERS[0]]
+    out = {"dense": [list(top(data.dense[q], CANDIDATES)) for q in questions]}
+    for k1, b in BM25_PARAMETERS:
+        out[f"bm25 k1={k1} b={b}"] = [list(top_positive(data.bm25[(k1, b)][q])) for q in questions]
+    for k1, b in BM25_PARAMETERS:
+        out[f"hybrid RRF, bm25 k1={k1} b={b}"] = [rrf(data.dense[q], data.bm25[(k1, b)][q]) for q in questions]
+    for norm in ("minmax", "theoretical"):
+        for alpha in ALPHAS:
+            out[f"hybrid convex {norm} a={alpha}"] = [convex(data.dense[q], default_bm25[q], alpha, norm)
+                                                      for q in questions]
+    return out
+
+
+def table(results: dict[str, dict[str, tuple[float, float, float]]]) -> str:
+    names = list(results)
+    header = "| configuration | " + " | ".join(names) + " | **average** |"
+    lines = [header, "|---|" + "---:|" * (len(names) + 1)]
+    for config in next(iter(results.values())):
+        cells = [results[n][config] for n in names]
+        average = tuple(float(np.mean([c[i] for c in cells])) for i in range(3))
+        lines.append(f"| {config} | " + " | ".join("%.3f / %.3f / %.3f" % c for c in cells + [average]) + " |")
+    return "\n".join(lines) + "\n\n(hit@3 / hit@5 / MRR@5)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from eval.external import SETS
+
+    p = argparse.ArgumentParser(prog="python -m eval.fusion",
+                                description="Fusion of dense and BM25 scores (RRF against convex combinations) and "
+                                            "BM25's k1/b, measured on the external sets' indexes.")
+    p.add_argument("--cache", type=Path, default=Path(".cache"), help="eval.external's cache folder (default: .cache)")
+    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated sets (default: {','.join(SETS)})")
+    p.add_argument("--alphas", default=",".join(map(str, ALPHAS)),
+                   help=f"dense weights of the convex combinations (default: {','.join(map(str, ALPHAS))})")
+    p.add_argument("--candidates", type=int, default=CANDIDATES,
+                   help=f"candidates per retriever before fusion (default: {CANDIDATES}, as retrieval's default)")
+    p.add_argument("--missing-bm25", choices=("exact", "zero", "lowest"), default="exact")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rag.cli import run_reporting_errors
+
+    from eval.external import parse_sets
+
+    args = build_parser().parse_args(argv)
+
+    def run() -> int:
+        global ALPHAS, CANDIDATES
+        try:
+            ALPHAS = tuple(float(a) for a in args.alphas.split(","))
+        except ValueError:
+            raise EvalInputError(f"--alphas: numbers between 0 and 1, comma-separated (got {args.alphas!r})") from None
+        if any(not 0.0 <= a <= 1.0 for a in ALPHAS) or args.candidates < 5:
+            raise EvalInputError("--alphas must be between 0 and 1 and --candidates at least 5")
+        CANDIDATES = args.candidates
+        global MISSING_BM25
+        MISSING_BM25 = args.missing_bm25
+        results = {}
+        for name in parse_sets(args.sets):
+            data = load_set(name, args.cache)
+            results[name] = {config: score(rows, data) for config, rows in configurations(data).items()}
+        print(table(results))
+        return 0
+
+    return run_reporting_errors(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
