@@ -177,6 +177,12 @@ def hit_mrr_cells(cells: list[tuple[float, float]]) -> str:
 
 
 # --- command line -------------------------------------------------------------------------------
+def add_set_arguments(p: argparse.ArgumentParser) -> None:
+    """--cache and --sets, for the measurements that read the sets' built indexes (eval.windows, eval.fusion)."""
+    p.add_argument("--cache", type=Path, default=Path(".cache"), help="eval.external's cache folder (default: .cache)")
+    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated sets (default: {','.join(SETS)})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.external",

@@ -28,9 +28,18 @@ if __package__ in (None, ""):
 
 from eval.dataset import EvalInputError  # noqa: E402
 
-CANDIDATES = 30
-MISSING_BM25 = "exact"  # per retriever, as the default `candidates`
+CANDIDATES = 30  # per retriever, as the default `candidates`
 ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9)
+# A candidate BM25 did not rank: "exact" takes its real BM25 score (what retrieval does), "zero" or
+# "lowest" (the 30th score) stand in for it.
+MISSING_BM25 = ("exact", "zero", "lowest")
+
+
+@dataclass(frozen=True)
+class Options:
+    alphas: tuple[float, ...] = ALPHAS
+    candidates: int = CANDIDATES
+    missing_bm25: str = "exact"
 BM25_PARAMETERS = ((1.5, 0.75), (1.2, 0.75), (0.9, 0.4), (1.2, 0.5), (1.5, 0.9), (2.0, 0.75), (1.2, 0.3))
 
 
@@ -91,24 +100,25 @@ def top(scores: np.ndarray, n: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-def rrf(dense: np.ndarray, lexical: np.ndarray, rrf_k: int = 10, dense_weight: float = 2.0) -> list[int]:
+def rrf(dense: np.ndarray, lexical: np.ndarray, n: int = CANDIDATES, rrf_k: int = 10,
+        dense_weight: float = 2.0) -> list[int]:
     totals: dict[int, float] = {}
-    for ranking, weight in ((top(dense, CANDIDATES), dense_weight), (top_positive(lexical), 1.0)):
+    for ranking, weight in ((top(dense, n), dense_weight), (top_positive(lexical, n), 1.0)):
         for rank, row in enumerate(ranking, start=1):
             totals[int(row)] = totals.get(int(row), 0.0) + weight / (rrf_k + rank)
     return sorted(totals, key=totals.get, reverse=True)
 
 
-def top_positive(lexical: np.ndarray) -> np.ndarray:
+def top_positive(lexical: np.ndarray, n: int = CANDIDATES) -> np.ndarray:
     """BM25's candidates: chunks sharing no term with the question are left out, as in rag.bm25."""
-    rows = top(lexical, CANDIDATES)
+    rows = top(lexical, n)
     return rows[lexical[rows] > 0]
 
 
-def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str) -> list[int]:
-    """alpha * dense + (1 - alpha) * bm25 over the union of both candidate lists (a chunk missing
-    from one list scores that list's minimum there)."""
-    dense_rows, lexical_rows = top(dense, CANDIDATES), top_positive(lexical)
+def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str, n: int = CANDIDATES,
+           missing_bm25: str = "exact") -> list[int]:
+    """alpha * dense + (1 - alpha) * bm25 over the union of both candidate lists."""
+    dense_rows, lexical_rows = top(dense, n), top_positive(lexical, n)
     pool = np.union1d(dense_rows, lexical_rows)
     d, s = dense[pool].astype(np.float64), lexical[pool].astype(np.float64)
     if norm == "minmax":
@@ -119,9 +129,9 @@ def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str) -> l
             s = np.clip((s - low_s) / max(high_s - low_s, 1e-9), 0, None)
     else:  # theoretical: cosine as it is, BM25 over the question's best score
         high = lexical[lexical_rows].max() if len(lexical_rows) else 1.0
-        if MISSING_BM25 != "exact":  # as retrieval sees it: no BM25 score beyond BM25's candidates
+        if missing_bm25 != "exact":
             outside = ~np.isin(pool, lexical_rows)
-            s[outside] = 0.0 if MISSING_BM25 == "zero" else (lexical[lexical_rows].min() if len(lexical_rows) else 0.0)
+            s[outside] = 0.0 if missing_bm25 == "zero" else (lexical[lexical_rows].min() if len(lexical_rows) else 0.0)
         s = s / max(high, 1e-9)
     fused = alpha * d + (1 - alpha) * s
     return [int(pool[i]) for i in np.argsort(-fused, kind="stable")]
@@ -146,19 +156,19 @@ def score(ranked_rows: list[list[int]], data: SetScores, duplicate_cosine: float
     return hit3 / n, hit5 / n, mrr / n
 
 
-def configurations(data: SetScores) -> dict[str, list[list[int]]]:
+def configurations(data: SetScores, options: Options) -> dict[str, list[list[int]]]:
     """Every configuration's ranking per question."""
-    questions = range(len(data.relevant))
+    questions, n = range(len(data.relevant)), options.candidates
     default_bm25 = data.bm25[BM25_PARAMETERS[0]]
-    out = {"dense": [list(top(data.dense[q], CANDIDATES)) for q in questions]}
+    out = {"dense": [list(top(data.dense[q], n)) for q in questions]}
     for k1, b in BM25_PARAMETERS:
-        out[f"bm25 k1={k1} b={b}"] = [list(top_positive(data.bm25[(k1, b)][q])) for q in questions]
+        out[f"bm25 k1={k1} b={b}"] = [list(top_positive(data.bm25[(k1, b)][q], n)) for q in questions]
     for k1, b in BM25_PARAMETERS:
-        out[f"hybrid RRF, bm25 k1={k1} b={b}"] = [rrf(data.dense[q], data.bm25[(k1, b)][q]) for q in questions]
+        out[f"hybrid RRF, bm25 k1={k1} b={b}"] = [rrf(data.dense[q], data.bm25[(k1, b)][q], n) for q in questions]
     for norm in ("minmax", "theoretical"):
-        for alpha in ALPHAS:
-            out[f"hybrid convex {norm} a={alpha}"] = [convex(data.dense[q], default_bm25[q], alpha, norm)
-                                                      for q in questions]
+        for alpha in options.alphas:
+            out[f"hybrid convex {norm} a={alpha}"] = [
+                convex(data.dense[q], default_bm25[q], alpha, norm, n, options.missing_bm25) for q in questions]
     return out
 
 
@@ -174,18 +184,19 @@ def table(results: dict[str, dict[str, tuple[float, float, float]]]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eval.external import SETS
+    from eval.external import add_set_arguments
 
     p = argparse.ArgumentParser(prog="python -m eval.fusion",
                                 description="Fusion of dense and BM25 scores (RRF against convex combinations) and "
                                             "BM25's k1/b, measured on the external sets' indexes.")
-    p.add_argument("--cache", type=Path, default=Path(".cache"), help="eval.external's cache folder (default: .cache)")
-    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated sets (default: {','.join(SETS)})")
+    add_set_arguments(p)
     p.add_argument("--alphas", default=",".join(map(str, ALPHAS)),
                    help=f"dense weights of the convex combinations (default: {','.join(map(str, ALPHAS))})")
     p.add_argument("--candidates", type=int, default=CANDIDATES,
                    help=f"candidates per retriever before fusion (default: {CANDIDATES}, as retrieval's default)")
-    p.add_argument("--missing-bm25", choices=("exact", "zero", "lowest"), default="exact")
+    p.add_argument("--missing-bm25", choices=MISSING_BM25, default="exact",
+                   help="BM25 score of a candidate BM25 did not rank: its real score (default, as retrieval), "
+                        "0, or the lowest of BM25's candidates")
     return p
 
 
@@ -197,20 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int:
-        global ALPHAS, CANDIDATES
         try:
-            ALPHAS = tuple(float(a) for a in args.alphas.split(","))
+            alphas = tuple(float(a) for a in args.alphas.split(","))
         except ValueError:
             raise EvalInputError(f"--alphas: numbers between 0 and 1, comma-separated (got {args.alphas!r})") from None
-        if any(not 0.0 <= a <= 1.0 for a in ALPHAS) or args.candidates < 5:
+        if any(not 0.0 <= a <= 1.0 for a in alphas) or args.candidates < 5:
             raise EvalInputError("--alphas must be between 0 and 1 and --candidates at least 5")
-        CANDIDATES = args.candidates
-        global MISSING_BM25
-        MISSING_BM25 = args.missing_bm25
+        options = Options(alphas, args.candidates, args.missing_bm25)
         results = {}
         for name in parse_sets(args.sets):
             data = load_set(name, args.cache)
-            results[name] = {config: score(rows, data) for config, rows in configurations(data).items()}
+            results[name] = {config: score(rows, data) for config, rows in configurations(data, options).items()}
         print(table(results))
         return 0
 

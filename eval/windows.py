@@ -133,13 +133,12 @@ def table(results: dict[str, dict], mixes: list[float]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eval.external import SETS
+    from eval.external import add_set_arguments
 
     p = argparse.ArgumentParser(prog="python -m eval.windows",
                                 description="Small-to-big retrieval measured on the external sets' indexes: each chunk "
                                             "scored by its own vector and its best sentence window (hit@5 / MRR@5).")
-    p.add_argument("--cache", type=Path, default=Path(".cache"), help="eval.external's cache folder (default: .cache)")
-    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated sets (default: {','.join(SETS)})")
+    add_set_arguments(p)
     p.add_argument("--window", type=int, default=48, help="word pieces per window (default: 48)")
     p.add_argument("--mixes", default="1.0,0.7,0.5,0.0",
                    help="weights of the chunk's own similarity to try (1.0 = today; default: 1.0,0.7,0.5,0.0)")
