@@ -30,7 +30,9 @@ SIGNATURE_FILE = "signature.json"
 # or its title in documents without headings; the rest (spans, hashes, pages) is bookkeeping.
 SEARCHED_METADATA = ("heading", "title")
 # Part of the signature: an index built by another analyzer is rebuilt, never queried with this one.
-ANALYZER_VERSION = "stem-nltkstop-identifiers-headingpath-2"
+ANALYZER_VERSION = "stem-nltkstop-identifiers-headingpath-2+names"
+# Beside the index: the words the corpus only ever writes with a capital (see capitalised_only).
+NAMES_FILE = "names.json"
 # A word, or an identifier joined by dots or double colons (os.path.join, File::Basename).
 IDENTIFIER = re.compile(r"\w+(?:(?:\.|::)\w+)*")
 # The parts of an identifier: camelCase humps, ALLCAPS runs, digits; underscores and dots separate.
@@ -182,9 +184,11 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    """What the query path reads of a persisted BM25Retriever: the bm25s index and its stored chunks."""
+    """What the query path reads of a persisted BM25Retriever: the bm25s index and its stored chunks,
+    and the corpus's names (capitalised_only, lower-cased)."""
     bm25: object
     corpus: list
+    names: frozenset = frozenset()
 
 
 FEEDBACK_TERMS = 8  # terms added by pseudo-relevance feedback
@@ -253,6 +257,7 @@ def build(store: Store, path: Path, signature: str) -> None:
         try:
             if nodes:
                 _analyzed_retriever(nodes).persist(str(tmp), show_progress=False)
+            (tmp / NAMES_FILE).write_text(json.dumps(sorted(capitalised_only(n.text for n in nodes))))
             (tmp / SIGNATURE_FILE).write_text(json.dumps({"signature": signature, "chunks": len(nodes)}))
             if path.exists():
                 path.rename(old)
@@ -271,7 +276,31 @@ def load(path: Path):
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
     index = bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
-    return LoadedIndex(index, index.corpus)
+    try:
+        names = frozenset(json.loads((path / NAMES_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError):  # written by every build since the analyzer version that added it
+        names = frozenset()
+    return LoadedIndex(index, index.corpus, names)
+
+
+# A capitalised word after a lower-case word or a comma: a name, not a sentence's or a title's start.
+CAPITALISED_INSIDE = re.compile(r"(?<=[a-z,;] )([A-Z][A-Za-z]+)\b")
+LOWER_CASE_WORD = re.compile(r"\b[a-z][a-z]+\b")
+MIN_NAME_CHARS = 3
+
+
+def capitalised_only(texts) -> set[str]:
+    """The words (lower-cased) the texts write with a capital inside a sentence and never in lower
+    case: "Bookworm" in "is currently codenamed Bookworm". A question that types such a word in lower
+    case ("what kernel did bookworm ship with?") still names it, and the answer check then wants it in
+    the passages shown, as it wants any name."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        capitalised.update(w.lower() for w in CAPITALISED_INSIDE.findall(text))
+        lower.update(LOWER_CASE_WORD.findall(text))
+    stop = english_stopwords()
+    return {w for w in capitalised - lower if len(w) >= MIN_NAME_CHARS and w not in stop}
 
 
 def ensure_current(store: Store, path: Path, records: dict[str, FileRecord] | None = None) -> bool:

@@ -90,6 +90,11 @@ class Retriever:
                 for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
                 if text is not None and meta is not None]
 
+    def corpus_names(self) -> frozenset[str]:
+        """The words the corpus only writes as names, lower-cased, read with the BM25 index (so none
+        in dense mode, which never loads it)."""
+        return getattr(self._bm25, "names", frozenset())
+
     def lexical(self, question: str, n: int) -> list[Hit]:
         # Every query follows the manifest: another process (a CLI ingest, a client of the same
         # Chroma server) may have changed the corpus since the BM25 index was loaded. When nothing

@@ -25,6 +25,13 @@ def extractive(default_index):
     return Answerer(default_index.replace(llm="extractive"))
 
 
+def test_a_name_typed_in_lower_case_that_the_passages_shown_lack_is_refused(extractive):
+    """"turks" is a name of the corpus (it only writes "Turks"), though the question types it in lower
+    case; the passages about the conference do not mention them, so nothing they say answers it."""
+    result = extractive.ask("did the turks attend the conference in gaborone?")
+    assert result.refused and result.refusal_reason == "the passages do not mention turks"
+
+
 def test_factual_question_answered_with_a_correct_citation(extractive, default_index):
     result = extractive.ask("Where was the 2024 African Defense Chiefs Conference held?")
     assert not result.refused

@@ -70,6 +70,17 @@ def test_a_rewrite_that_brings_a_name_from_nowhere_is_not_used():
                               [("where was debconf5?", "DebConf5 was held in Espoo [1].")])
 
 
+def test_a_rewrite_that_asks_for_another_kind_of_thing_is_not_used():
+    from rag.answer.followup import changes_what_is_asked
+
+    assert changes_what_is_asked("When did Bruce Perens become the leader?", "how old was he when he became leader?")
+    assert not changes_what_is_asked("How old is the Secretary-General of the Libyan National Army General Command?",
+                                     "How old is he?")
+    # a follow-up whose words ask nothing in particular may become any question
+    assert not changes_what_is_asked("Who is the commander of US Africa Command and which branch is he from?",
+                                     "Which branch of the military is he from?")
+
+
 def test_heuristic_rewrite_carries_the_previous_question_and_names():
     history = [("Who is Khaled Haftar?", "Khaled Haftar heads the Security Unit of the Libyan National Army [1].")]
     rewritten = heuristic_rewrite("Who did he meet in Benghazi?", history)

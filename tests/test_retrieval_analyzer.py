@@ -104,3 +104,13 @@ def test_drop_near_duplicates_is_greedy_in_rank_order():
 def test_duplicate_cosine_is_range_checked(tmp_path):
     with pytest.raises(ConfigError, match="duplicate_cosine"):
         make_settings(tmp_path, duplicate_cosine=0.2)
+
+
+def test_words_the_corpus_only_writes_as_names_are_kept_with_the_index(small_index):
+    assert bm25.capitalised_only(["The release is currently codenamed Bookworm. Bookworm ships in June.",
+                                  "Gardeners water the garden; Water is also a heading word."]) == {"bookworm", "june"}
+    retriever = Retriever(small_index)
+    retriever.search("when do gardeners pick the harvest?", k=2, mode="hybrid")  # loads the BM25 index
+    names = retriever.corpus_names()
+    assert "august" in names and "privoxy" not in names  # "Privoxy" only opens a sentence
+    assert "tomatoes" not in names and "harvest" not in names

@@ -80,3 +80,24 @@ def test_a_sentence_tells_something_new_only_beyond_the_question_s_own_words():
     many = "How many Russians were arrested in Tripoli in 2024?"
     assert not tells_new("number", many, "In 2024 Russians were arrested in Tripoli.")
     assert tells_new("number", many, "Three Russians were arrested in Tripoli.")
+
+
+def test_a_number_that_names_a_thing_must_be_in_the_passages():
+    sid = ("The Debian Project continues to work on the unstable distribution (codenamed sid). Version 1.6 was "
+           "ratified on December 13th, 2015. DebConf5 was held in Helsinki.")
+    assert unmentioned_names("what's the codename of debian 13?", [sid]) == ["13"]  # "13th" is a date's day
+    assert unmentioned_names("when did debian 12 bookworm come out?", [sid]) == ["12"]
+    assert unmentioned_names("How many people attended Debconf 5?", [sid]) == []  # written "DebConf5"
+    assert unmentioned_names("What changed in version 1.6?", [sid]) == []
+    assert unmentioned_names("What happened in 2015?", [sid]) == []
+    # a number the answer is to fill is asked for, not named
+    assert unmentioned_names("What are the 3 main goals of the project?", [sid]) == []
+    assert unmentioned_names("Name 2 developers of the project", [sid]) == []
+
+
+def test_a_word_the_corpus_only_writes_as_a_name_is_one_in_lower_case_too():
+    sarge = "This release shipped with the 2.4 and 2.6 Linux kernel series and a brand new installer."
+    assert unmentioned_names("what kernel version did bookworm ship with?", [sarge], frozenset({"bookworm"})) == \
+        ["bookworm"]
+    assert unmentioned_names("what kernel version did bookworm ship with?", [sarge]) == []  # not known as a name
+    assert unmentioned_names("what kernel did sarge ship with?", [f"Sarge: {sarge}"], frozenset({"sarge"})) == []

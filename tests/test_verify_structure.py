@@ -187,3 +187,38 @@ def test_an_acronym_the_passage_defines_answers_for_its_words():
     result = decide("how many lines of code was potato?", "[1] 55,000,000 physical SLOC", [cite(1, passage)],
                     Embedder())
     assert not result.refused and "55,000,000" in result.answer
+
+
+CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "
+             "time the conference has been held in Africa, according to the U.S. Department of Defense.")
+
+
+def test_spaced_initials_are_read_as_the_passage_writes_them():
+    from rag.answer.decide import initialisms_as_written
+
+    assert initialisms_as_written("the U. S. had co-hosted", CO_HOSTED) == "the U.S. had co-hosted"
+    assert initialisms_as_written("J. R. R. Tolkien", "J. R. R. Tolkien wrote it.") == "J. R. R. Tolkien"
+    question = "What was new about the 2024 conference compared with earlier ones?"
+    draft = ("The 2024 conference was the first time the U. S. had co-hosted the conference with an African country "
+             "and the first time the conference had been held in Africa, according to the U. S. Department of "
+             "Defense. [1]")
+    conference = cite(1, CO_HOSTED, title="The African Chiefs of Defense Conference 2024 in Gaborone")
+    result = decide(question, draft, [conference], Embedder())
+    assert not result.refused and "the U.S. had co-hosted" in result.answer, result.reason
+
+
+def test_the_first_time_is_a_noun_not_a_verb_acting_on_the_next_name():
+    from rag.answer.checks import verb_objects
+
+    sentence = "It was the first time the U.S. had co-hosted the conference."
+    assert not verb_objects(sentence, tokens(sentence), tokens(CO_HOSTED))
+    pushed = "Western capitals push the Turks into a new war."  # a verb still acts on its object
+    window = "Western capitals push the Libyan factions into a new war; the Turks refuse."
+    assert verb_objects(pushed, tokens(pushed), tokens(window))
+
+
+def test_a_sentence_repeated_by_the_model_is_shown_once():
+    meetings = cite(1, "The meeting comes four days after a previous meeting between the two sides.")
+    result = decide("How many days separated the two meetings?", "[1] 4 days [2] 4 days [3] 4 days", [meetings],
+                    Embedder())
+    assert result.answer == "4 days [1].", result.answer

@@ -355,6 +355,8 @@ OBJECT_SPAN = 6  # tokens after the window's verb within which its object must b
 DETERMINERS = {"the", "a", "an"}
 NOUN_MARKERS = DETERMINERS | {"whose", "its", "his", "her", "their", "our", "my", "your", "this", "that", "these",
                               "those"}
+# "the first time the U.S. co-hosted": after a determiner and one of these, the word is a noun too.
+RANK_WORDS = set(ORDINALS) | {"last", "next", "only", "same"}
 
 
 def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[str]:
@@ -369,8 +371,9 @@ def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[
         if tok.capital or not tok.lower.isalpha() or tok.lower in stop or len(tok.lower) < 4:
             continue
         k = i + 1 + (stoks[i + 1].lower in DETERMINERS)
-        if k not in name_at or (i > 0 and stoks[i - 1].lower in NOUN_MARKERS):
-            continue  # "whose founders Michael …": a noun, not a verb
+        if k not in name_at or (i > 0 and stoks[i - 1].lower in NOUN_MARKERS) or (
+                i > 1 and stoks[i - 1].lower in RANK_WORDS and stoks[i - 2].lower in NOUN_MARKERS):
+            continue  # "whose founders Michael …", "the first time the U.S.": a noun, not a verb
         adjacent = rf"\b{re.escape(tok.text)}\s+(?:(?:the|a|an)\s+)?{re.escape(stoks[k].text)}"
         if not re.search(adjacent, normalise(sentence)):
             continue  # "the chairman, Brown": punctuation between, an apposition

@@ -41,13 +41,16 @@ class Decision:
     reason: str = ""                  # why the answer was refused, for the JSON and the evaluation
 
 
-def decide(question: str, raw: str, citations: list[Citation], embedder: Embedder) -> Decision:
-    """The answer to show for the model's raw text over the numbered passages `citations`."""
-    answer = clean_citations(place_citations(raw.strip()), len(citations))
+def decide(question: str, raw: str, citations: list[Citation], embedder: Embedder,
+           corpus_names: frozenset[str] = frozenset()) -> Decision:
+    """The answer to show for the model's raw text over the numbered passages `citations`;
+    `corpus_names`: the words the corpus only writes as names (rag.bm25.capitalised_only)."""
+    passages = {c.n: c.text for c in citations}
+    answer = clean_citations(place_citations(initialisms_as_written(raw.strip(), " ".join(passages.values()))),
+                             len(citations))
     if is_refusal(answer):
         return refusal("the model found no answer in the passages")
-    passages = {c.n: c.text for c in citations}
-    if unnamed := unmentioned_names(question, [f"{c.title}\n{c.text}" for c in citations]):
+    if unnamed := unmentioned_names(question, [f"{c.title}\n{c.text}" for c in citations], corpus_names):
         return refusal(f"the passages do not mention {', '.join(unnamed)}")
     titles = {c.n: c.title for c in citations}
     runs = contiguous_runs(citations)
@@ -62,7 +65,34 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     defined = acronym_definitions(" ".join(passages.values()))
     if not answers_question(question, [with_definitions(s.text, defined) for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
+    kept = without_repeats(kept)
     return Decision(" ".join(s.text for s in kept), kept, False)
+
+
+# Initials the model spaced out: "U. S." (tokenised apart), "U. S. A.".
+SPACED_INITIALS = re.compile(r"\b(?:[A-Z]\. ){1,3}[A-Z]\.")
+
+
+def initialisms_as_written(answer: str, passages: str) -> str:
+    """"the U. S. had co-hosted" written "U.S." when the passages write it so (and never spaced):
+    spaced, the initials end a sentence at "U." and the check sees two fragments."""
+    def joined(m: re.Match) -> str:
+        closed = m.group(0).replace(" ", "")
+        return closed if closed in passages and m.group(0) not in passages else m.group(0)
+    return SPACED_INITIALS.sub(joined, answer)
+
+
+def without_repeats(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
+    """Each sentence once: "[1] 4 days [2] 4 days [3] 4 days" was shown as "4 days [1]." three
+    times once every copy had been cited to the passage that holds it."""
+    seen: set[str] = set()
+    kept = []
+    for sentence in sentences:
+        key = " ".join(strip_citations(sentence.text).lower().split()).rstrip(".!? ")
+        if key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    return kept
 
 
 # A sentence that stops on one of these before its citation left out what it was about to say: "The

@@ -38,6 +38,16 @@ def invented_names(rewrite: str, question: str, history: list[tuple[str, str]]) 
     return {n for n in names_and_numbers(rewrite) if n not in said}
 
 
+def changes_what_is_asked(rewrite: str, question: str) -> bool:
+    """The rewrite asks for another kind of thing than the follow-up: "how old was he when he became
+    leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age. Only a
+    follow-up whose own words say what it asks is held to it ("what about the second one?" is not)."""
+    from rag.answer.relevance import question_type
+
+    asked = question_type(question)
+    return asked != "other" and question_type(rewrite) != asked
+
+
 def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:
     """Standalone question without an LLM: the follow-up plus the previous question and the names in
     the previous answer, so both retrieval and sentence scoring see the entities "he"/"them" mean."""

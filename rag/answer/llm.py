@@ -16,7 +16,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from rag.answer.followup import clean_rewrite, heuristic_rewrite, invented_names
+from rag.answer.followup import changes_what_is_asked, clean_rewrite, heuristic_rewrite, invented_names
 from rag.answer.prompts import answer_messages, condense_messages
 from rag.config import Settings
 from rag.errors import BackendError, short_error
@@ -72,7 +72,8 @@ class LLMGenerator:
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         raw = self.complete(condense_messages(question, history[-3:]), REWRITE_MAX_TOKENS)
         rewritten = clean_rewrite(raw)
-        if rewritten and not invented_names(rewritten, question, history[-3:]):
+        if (rewritten and not invented_names(rewritten, question, history[-3:])
+                and not changes_what_is_asked(rewritten, question)):
             return rewritten
         return heuristic_rewrite(question, history)
 

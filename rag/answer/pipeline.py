@@ -128,7 +128,7 @@ class Answerer:
     def _finish(self, run: _Run, raw: str, citations: list[Citation], evidence: float) -> AnswerResult:
         """Keep what the passages support, or refuse (decide.py); mark which passages are cited.
         Works on copies: the citations already sent in the sources event stay as they were."""
-        decision = decide(run.standalone.text, raw, citations, run.embedder)
+        decision = decide(run.standalone.text, raw, citations, run.embedder, self.retriever.corpus_names())
         if decision.refused:
             uncited = [replace(c, cited=False, supported=None) for c in citations]
             return self._result(run, REFUSAL, True, uncited, [], evidence, decision.reason, raw)

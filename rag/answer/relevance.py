@@ -60,14 +60,16 @@ def asked_speaker(question: str) -> str | None:
     return m.group(1).split()[-1].lower() if m else None
 
 
-def unmentioned_names(question: str, passages: list[str]) -> list[str]:
+def unmentioned_names(question: str, passages: list[str], corpus_names: frozenset[str] = frozenset()) -> list[str]:
     """The question's names that no passage holds: capitalised words (not the first word, which is
-    capitalised anyway) and words with digits. A question about a thing the passages never name cannot
+    capitalised anyway), words with digits, numbers that name ("debian 13"), and words typed in lower
+    case that the corpus only writes as names (`corpus_names`: "bookworm" for "Bookworm"). A question about a thing the passages never name cannot
     be answered from them, however close the rest of it ("Where was DebConf22?" over passages about
     DebConf11). Acronyms are left out: users write "DPL" where the documents spell out "Project
     Leader", often outside the passage shown; one the passages spell out counts as found anyway."""
     toks = tokens(question)
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
+    wanted |= {t.lower for t in toks if not t.capital and t.lower in corpus_names}  # "bookworm" typed lower-case
     if (speaker := asked_speaker(question)) and speaker not in stopwords():
         wanted.add(speaker)  # "What did the Egyptian president say …?" over passages no president speaks in
     sentence_tokens = [tokens(s) for p in passages for s in sentence_texts(p)]
@@ -76,7 +78,36 @@ def unmentioned_names(question: str, passages: list[str]) -> list[str]:
     missing = {n for n in wanted if not term_found(n, terms, words)}
     text = " ".join(passages).lower()
     missing |= {w for w in CODE_WORD.findall(question.lower()) if not re.search(rf"\b{w}\b", text)}
+    missing |= {n for n, before in naming_numbers(question) if not number_found(n, before, text)}
     return sorted(missing)
+
+
+# A number standing on its own in the question ("debian 13", "Debconf 5", "in 2020"), not inside a
+# word ("debconf22": CODE_WORD) nor a longer number ("1.3.1").
+BARE_NUMBER = re.compile(r"(?<![\w.,:])\d+(?:[.,:]\d+)*(?!\w|[.,:]\d)")
+LISTING_WORDS = {"name", "list", "give", "show", "top"}
+
+
+def naming_numbers(question: str) -> list[tuple[str, str]]:
+    """(number, word before it) for the question's numbers that name a thing ("debian 13", "in 2020")
+    rather than ask for that many ("the 3 main goals", "name 2 members"): a number after a stop word or
+    a listing verb, followed by a lower-case word, is a count the answer is to fill."""
+    found = []
+    for m in BARE_NUMBER.finditer(question):
+        before = re.search(r"(\w+)\W*$", question[:m.start()])
+        after = re.match(r"\s+([a-z]\w*)", question[m.end():])
+        word = before.group(1).lower() if before else ""
+        if after and (not word or word in stopwords() or word in LISTING_WORDS):
+            continue
+        found.append((m.group(), word))
+    return found
+
+
+def number_found(number: str, before: str, text: str) -> bool:
+    """The number as a number of its own in the (lower-cased) passages ("13", not the "13" of
+    "13th" or "1.13"), or written onto the word before it ("Debconf 5" as "DebConf5")."""
+    alone = re.search(rf"(?<![\w.,:]){re.escape(number)}(?!\w|[.,:]\d)", text)
+    return bool(alone or (before and re.search(rf"\b{re.escape(before + number)}\b", text)))
 
 
 # A yes/no question ("Was it the first time …?") asks for no typed thing, whatever wh-word follows.
