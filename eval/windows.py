@@ -5,9 +5,9 @@ Today every chunk (160 word pieces under its heading path) has one vector. Small
 smaller windows of each chunk (whole sentences up to `--window` pieces, under the same heading path)
 and scores a chunk by its own vector and its best window: `mix * chunk + (1 - mix) * best window`
 (mix 1.0 is today's retrieval, 0.0 the windows alone). The chunk is still what is returned and
-shown. Dense and hybrid (RRF with the BM25 ranking, as `rag.retrieve`) are scored with eval's
-relevance rule, hit@5 and MRR@5, per set and on average; near-duplicates are dropped as in
-retrieval. Vectors are compared exactly (numpy), not through Chroma's approximate index.
+shown. Dense and hybrid (RRF with the BM25 ranking, `rag.retrieve`'s fusion when this was
+measured) are scored with eval's relevance rule, hit@5 and MRR@5, per set and on average;
+near-duplicates are dropped as in retrieval. Vectors are compared exactly (numpy), not through Chroma's approximate index.
 
 Each set's index must exist (`make eval-external` builds it under --cache); the windows' vectors are
 cached beside it (`windows-W.npz`), so a second run costs only the scoring.

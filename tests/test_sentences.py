@@ -101,3 +101,9 @@ def test_a_word_the_corpus_only_writes_as_a_name_is_one_in_lower_case_too():
         ["bookworm"]
     assert unmentioned_names("what kernel version did bookworm ship with?", [sarge]) == []  # not known as a name
     assert unmentioned_names("what kernel did sarge ship with?", [f"Sarge: {sarge}"], frozenset({"sarge"})) == []
+
+
+def test_numbers_inside_code_or_markup_name_nothing():
+    question = 'What did the inspector write? <img src=x onerror="window.__xss=3">'
+    assert unmentioned_names(question, ["The inspector wrote a report."]) == []
+    assert unmentioned_names("What is the 5+5 committee?", ["The 5+5 Joint Military Committee met."]) == []

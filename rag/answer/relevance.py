@@ -82,9 +82,10 @@ def unmentioned_names(question: str, passages: list[str], corpus_names: frozense
     return sorted(missing)
 
 
-# A number standing on its own in the question ("debian 13", "Debconf 5", "in 2020"), not inside a
-# word ("debconf22": CODE_WORD) nor a longer number ("1.3.1").
-BARE_NUMBER = re.compile(r"(?<![\w.,:])\d+(?:[.,:]\d+)*(?!\w|[.,:]\d)")
+# A number standing on its own between spaces or punctuation in the question ("debian 13", "Debconf
+# 5", "in 2020?"), not inside a word ("debconf22": CODE_WORD), a longer number ("1.3.1"), code or
+# markup ("xss=3", "5+5").
+BARE_NUMBER = re.compile(r"(?:^|(?<=[\s(]))\d+(?:[.,:]\d+)*(?=$|[\s?!.,;:)])")
 LISTING_WORDS = {"name", "list", "give", "show", "top"}
 
 
