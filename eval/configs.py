@@ -1,5 +1,5 @@
 """The configurations of an evaluation run (`--configs`): a retrieval mode with optional setting
-overrides after colons, e.g. `hybrid:rrf_k=20:candidates=50` or `hybrid:llm=local:answer_passages=2`;
+overrides after colons, e.g. `hybrid:fusion_alpha=0.7:candidates=50` or `hybrid:llm=local:answer_passages=2`;
 parsed and checked here, run by eval/run.py."""
 from __future__ import annotations
 

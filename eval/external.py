@@ -39,7 +39,8 @@ DISTRACTORS = ["perlcheat", "perlnumber", "perlstyle", "perllol", "perlmodinstal
                "perlsyn", "perlrun"]
 # The fusion grid `--sweep` scores on every set; defaults are chosen on the average over the sets.
 SWEEP = ",".join(["dense", "bm25"]
-                 + [f"hybrid:rrf_k={k}:dense_weight={w}" for k in (5, 10, 20, 60) for w in (1.0, 1.5, 2.0, 3.0)]
+                 + [f"hybrid:fusion_alpha={a}" for a in (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)]
+                 + [f"hybrid:fusion=rrf:rrf_k={k}:dense_weight={w}" for k in (5, 10, 20, 60) for w in (1.0, 1.5, 2.0, 3.0)]
                  + [f"hybrid:candidates={n}" for n in (20, 50)]
                  + [f"hybrid:duplicate_cosine={c}" for c in (1.0, 0.95, 0.9)])
 MIN_ANSWER_CHARS = 100  # shorter answers are cross-references ("See perlfaq5"), not answers
@@ -200,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{len(DISTRACTORS)})")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions of each set")
     p.add_argument("--sweep", action="store_true",
-                   help="tuning sweep instead: hybrid with several rrf_k and candidates values "
+                   help="tuning sweep instead: hybrid with several fusion_alpha, rrf_k (rank fusion) and candidates values "
                         "(query embeddings cached, so latency figures are not meaningful)")
     p.add_argument("--build-only", action="store_true", help="write the corpora and question files, do not evaluate")
     p.add_argument("--quiet", action="store_true")

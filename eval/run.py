@@ -2,7 +2,7 @@
 configurations and write report.json, report.md and plots.
 
 Configurations are retrieval modes, optionally with setting overrides after colons:
-`dense,bm25,hybrid,hybrid:rrf_k=20:candidates=50,hybrid:chunk_size=120`. A chunk-size override
+`dense,bm25,hybrid,hybrid:fusion=rrf:rrf_k=20,hybrid:chunk_size=120`. A chunk-size override
 needs its own index, which is built under the output folder (the default index is never touched).
 Answering settings may be overridden too, so backends and prompts compare side by side in one report:
 `hybrid:llm=extractive,hybrid:llm=local:answer_passages=2`.
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  python -m eval --retrieval-only\n"
                "  python -m eval --llm extractive --configs hybrid --limit 10\n"
-               "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:rrf_k=20\n"
+               "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:fusion_alpha=0.7\n"
                "  python -m eval --llm extractive --fail-under hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05\n"
                "  python -m eval diff eval/out-old/report.json eval/out/report.json   (what changed)\n"
                "  python -m eval generate --corpus docs/ --out my.jsonl --n 50       (a question set)\n"
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default: eval/out)")
     p.add_argument("--configs", default="dense,bm25,hybrid",
                    help="comma-separated retrieval modes (dense, bm25, hybrid), each optionally with "
-                        "overrides, e.g. hybrid:rrf_k=20:candidates=50, or answering settings such as "
+                        "overrides, e.g. hybrid:fusion_alpha=0.7:candidates=50, or answering settings such as "
                         "hybrid:llm=local:answer_passages=2 (default: dense,bm25,hybrid)")
     p.add_argument("--llm", choices=LLM_BACKENDS,
                    help="answering backend (default: the configured one); 'extractive' needs no model")
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="answer a follow-up's earlier questions first, so the rewriter sees real answers")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
     p.add_argument("--cache-query-embeddings", action="store_true",
-                   help="embed each question once for all configurations (fast sweeps of rrf_k/candidates; "
+                   help="embed each question once for all configurations (fast sweeps of fusion settings/candidates; "
                         "retrieval latency is then not meaningful after the first configuration)")
     p.add_argument("--fail-under", metavar="THRESHOLDS",
                    help="exit 1 unless every configuration meets these thresholds, e.g. "
@@ -242,7 +242,8 @@ def evaluate(args: argparse.Namespace) -> dict:
            "query_embeddings_cached": args.cache_query_embeddings,
            "questions": len(questions), "seconds": round(time.perf_counter() - started, 1),
            "settings": {k: v for k, v in base.as_dict().items()
-                        if k in ("chunk_size", "chunk_overlap", "top_k", "rrf_k", "candidates", "answer_passages")},
+                        if k in ("chunk_size", "chunk_overlap", "top_k", "fusion", "fusion_alpha", "rrf_k", "candidates",
+                                 "answer_passages")},
            "configs": results}
     if thresholds:
         run["gates"] = gates.evaluate_gates(run, thresholds)

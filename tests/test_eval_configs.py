@@ -56,3 +56,12 @@ def test_report_names_the_backend_of_each_configuration():
     run = {"retrieval_only": False, "llm": "local",
            "configs": {"hybrid:llm=extractive": {"llm": "extractive"}, "hybrid": {"llm": "local"}}}
     assert answering(run) == "per configuration: hybrid:llm=extractive → extractive, hybrid → local"
+
+
+def test_fusion_overrides_are_parsed_and_checked():
+    configs = parse_configs("hybrid:fusion=rrf:rrf_k=60,hybrid:fusion_alpha=0.7")
+    assert configs[0].overrides == {"fusion": "rrf", "rrf_k": 60}
+    assert configs[1].run_overrides() == {"fusion_alpha": 0.7}
+    for bad in ("hybrid:fusion=max", "hybrid:fusion_alpha=1.5"):
+        with pytest.raises(EvalInputError):
+            parse_configs(bad)
