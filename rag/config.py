@@ -75,11 +75,12 @@ class Settings(BaseSettings):
     retrieval_mode: RetrievalMode = "hybrid"
     # How hybrid mode fuses the two candidate lists: "convex" adds fusion_alpha x the dense cosine
     # and (1 - fusion_alpha) x the BM25 score over the question's best BM25 score; "rrf" adds ranks.
-    # Convex at 0.8 beat the tuned RRF below on the external sets' average (hit@5 0.753 -> 0.765,
-    # MRR@5 0.572 -> 0.614, MRR better on each set; 0.75 and 0.85 also beat RRF): ranks alone lose
-    # how far apart two candidates are (eval/fusion.py).
+    # With MiniLM, convex at 0.8 beat the tuned RRF below on the external sets' average (hit@5 0.753
+    # -> 0.765, MRR@5 0.572 -> 0.614, MRR better on each set; 0.75 and 0.85 also beat RRF): ranks
+    # alone lose how far apart two candidates are (eval/fusion.py). "auto": the embedding model's own
+    # weight (rag/embedding_models.py: 0.8 MiniLM, 0.9 mpnet).
     fusion: Fusion = "convex"
-    fusion_alpha: Fraction = 0.8
+    fusion_alpha: Fraction | Literal["auto"] = Field("auto", description="a number between 0 and 1, or auto")
     # rrf_k, dense_weight, candidates: best hit@5 + MRR@5 averaged over the external sets (perlfaq,
     # debian-faq, privoxy-faq; grid rrf_k 5-60, dense_weight 1-3, candidates 20-50): sharper fusion
     # that trusts the dense ranking twice as much; plain RRF (60, equal weights) is 0.04 hit@5 worse.

@@ -128,7 +128,7 @@ class Retriever:
             embedder = embedder or Embedder(self.settings)  # one question vector for both uses
             dense, lexical = self.dense(question, pool, embedder), self.lexical(question, pool)
             self.fill_missing_scores(question, dense, lexical, embedder)
-            hits = convex_fusion(dense, lexical, self.settings.fusion_alpha)[:depth]
+            hits = convex_fusion(dense, lexical, fusion_weight(self.settings))[:depth]
         if self.settings.reranker_path:
             hits = rerank(question, hits, self.settings.reranker_path)
         if diverse:
@@ -212,6 +212,13 @@ def reciprocal_rank_fusion(rankings: list[list[Hit]], rrf_k: int, weights: list[
         hit.score = totals[cid]
         hit.scores["rrf"] = totals[cid]
     return sorted(fused.values(), key=lambda h: h.score, reverse=True)
+
+
+def fusion_weight(settings: Settings) -> float:
+    """The cosine's weight in score fusion: the setting, or the embedding model's tuned default."""
+    from rag.embedding_models import model_spec
+
+    return model_spec(settings.embed_model).fusion_alpha if settings.fusion_alpha == "auto" else settings.fusion_alpha
 
 
 def convex_fusion(dense: list[Hit], lexical: list[Hit], alpha: float) -> list[Hit]:

@@ -197,3 +197,11 @@ def test_secrets_are_masked(capsys, monkeypatch):
     assert main(["config", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["openai_api_key"] == "***" and printed["index_dir"] == ".index"
+
+
+def test_fusion_alpha_is_a_fraction_or_auto():
+    assert load_settings({"RAG_FUSION_ALPHA": "0.3"}).fusion_alpha == 0.3
+    assert load_settings({}).fusion_alpha == "auto"
+    for bad in ("2", "high"):
+        with pytest.raises(ConfigError, match="fusion_alpha must be a number between 0 and 1, or auto, not"):
+            load_settings({"RAG_FUSION_ALPHA": bad})

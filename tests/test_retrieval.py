@@ -74,6 +74,15 @@ def test_convex_fusion_arithmetic():
     assert convex_fusion([h("a", dense=0.3, bm25=0.0)], [], alpha=0.8)[0].score == pytest.approx(0.24)
 
 
+def test_the_cosines_weight_is_the_embedding_models_unless_set():
+    from rag.config import Settings
+    from rag.retrieve import fusion_weight
+
+    assert fusion_weight(Settings()) == 0.8  # MiniLM
+    assert fusion_weight(Settings(embed_model="mpnet")) == 0.9
+    assert fusion_weight(Settings(embed_model="mpnet", fusion_alpha=0.5)) == 0.5
+
+
 def test_rrf_arithmetic():
 
     fused = reciprocal_rank_fusion([[h("a"), h("b")], [h("b"), h("c")]], rrf_k=60)
