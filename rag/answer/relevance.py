@@ -63,9 +63,9 @@ def asked_speaker(question: str) -> str | None:
 def unmentioned_names(question: str, passages: list[str], corpus_names: frozenset[str] = frozenset()) -> list[str]:
     """The question's names that no passage holds: capitalised words (not the first word, which is
     capitalised anyway), words with digits, numbers that name ("debian 13"), and words typed in lower
-    case that the corpus only writes as names (`corpus_names`: "bookworm" for "Bookworm"). A question about a thing the passages never name cannot
-    be answered from them, however close the rest of it ("Where was DebConf22?" over passages about
-    DebConf11). Acronyms are left out: users write "DPL" where the documents spell out "Project
+    case that the corpus only writes as names (`corpus_names`: "bookworm" for "Bookworm"). A question
+    about a thing the passages never name cannot be answered from them, however close the rest of it
+    ("Where was DebConf22?" over passages about DebConf11). Acronyms are left out: users write "DPL" where the documents spell out "Project
     Leader", often outside the passage shown; one the passages spell out counts as found anyway."""
     toks = tokens(question)
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
