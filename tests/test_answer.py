@@ -83,6 +83,13 @@ def test_no_history_means_no_rewrite(extractive):
     assert extractive.standalone_question(q, []) == q
 
 
+def test_a_name_typed_in_lower_case_makes_a_question_stand_alone(extractive):
+    history = [("Who met the US Army delegation in Benghazi?", "Khaled Haftar met them [1].")]
+    extractive.ask(history[0][0])  # the conversation's first turn loads the BM25 index and its names
+    assert extractive.standalone_question("who is khaled haftar?", history) == "who is khaled haftar?"
+    assert extractive.standalone_question("who is he?", history) != "who is he?"  # a follow-up still
+
+
 def test_json_contract(extractive):
     data = extractive.ask("Who is the commander of US Africa Command?").as_json()
     json.dumps(data)

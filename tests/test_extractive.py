@@ -70,6 +70,12 @@ def test_a_rewrite_that_brings_a_name_from_nowhere_is_not_used():
                               [("where was debconf5?", "DebConf5 was held in Espoo [1].")])
 
 
+def test_a_lower_case_name_of_the_corpus_is_a_name_of_the_question():
+    assert needs_rewrite("who is khaled haftar?")  # nothing tells it is a name
+    assert not needs_rewrite("who is khaled haftar?", frozenset({"khaled", "haftar"}))
+    assert needs_rewrite("and what about haftar?", frozenset({"haftar"}))  # an opener still leans on the last turn
+
+
 def test_a_rewrite_that_asks_for_another_kind_of_thing_is_not_used():
     from rag.answer.followup import changes_what_is_asked
 

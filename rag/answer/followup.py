@@ -20,15 +20,18 @@ FOLLOW_UP_OPENERS = ("and ", "what about", "how about", "also", "why?", "why not
 ELLIPTICAL_WORDS = 8  # a question this short that names nothing ("how many people showed up?") continues one
 
 
-def needs_rewrite(question: str) -> bool:
+def needs_rewrite(question: str, corpus_names: frozenset[str] = frozenset()) -> bool:
     """Does the question lean on earlier turns? Pronouns, "what about …" openers, very short, or short
-    without a name or number of its own ("was the package archive affected?")."""
+    without a name or number of its own ("was the package archive affected?"). A name typed in lower
+    case counts when the corpus only writes it as one (`corpus_names`): "who is khaled haftar?" stands
+    alone, and rewriting it costs a model call and risks a drift."""
     words = WORD.findall(question.lower())
     if len(words) <= 2:
         return True
     if ANAPHORA & set(words) or question.lower().lstrip().startswith(FOLLOW_UP_OPENERS):
         return True
-    return len(words) <= ELLIPTICAL_WORDS and not names_and_numbers(question.strip()[1:])
+    named = names_and_numbers(question.strip()[1:]) or corpus_names.intersection(words)
+    return len(words) <= ELLIPTICAL_WORDS and not named
 
 
 def invented_names(rewrite: str, question: str, history: list[tuple[str, str]]) -> set[str]:

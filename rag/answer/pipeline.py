@@ -103,7 +103,8 @@ class Answerer:
     def standalone_question(self, question: str, history: list[tuple[str, str]]) -> str:
         """The question made independent of the conversation. No call (no latency) without history
         or when the question does not lean on it (no pronoun, no "what about …")."""
-        if not history or not needs_rewrite(question):
+        # The corpus's names are read with the BM25 index, loaded by the search of an earlier turn.
+        if not history or not needs_rewrite(question, self.retriever.corpus_names()):
             return question
         return self.generator.rewrite(question, history)
 
