@@ -26,6 +26,7 @@ if __package__ in (None, ""):
 from eval.dataset import EvalInputError  # noqa: E402
 
 DEPTH = 30  # candidates per retriever before fusion, as the default `candidates`
+MODES = ("dense", "hybrid, rank fusion", "hybrid, score fusion")
 
 
 def chunk_windows(text: str, budget: int) -> list[str]:
@@ -79,7 +80,8 @@ def best_window(similarity: np.ndarray, owner: np.ndarray, chunk_similarity: np.
 def score_set(name: str, cache: Path, budget: int, mixes: list[float]) -> dict[tuple[str, float], tuple[float, float]]:
     from rag.config import load_settings
     from rag.embedding import embed_texts
-    from rag.retrieve import Hit, Retriever, drop_near_duplicates, reciprocal_rank_fusion
+    from rag import bm25
+    from rag.retrieve import Hit, Retriever, convex_fusion, drop_near_duplicates, fusion_weight, reciprocal_rank_fusion
 
     from eval.dataset import load_questions
     from eval.metrics import RelevanceJudge
@@ -103,13 +105,23 @@ def score_set(name: str, cache: Path, budget: int, mixes: list[float]) -> dict[t
     results = {}
     for mix in mixes:
         scores = mix * chunk_similarity + (1 - mix) * window_similarity
-        for mode in ("dense", "hybrid"):
+        for mode in MODES:
             hits5 = mrr = 0.0
             for qi, q in enumerate(questions):
                 top = np.argsort(-scores[qi])[:DEPTH]
-                dense = [Hit(0, ids[r], "", "", 0, 0, texts[r], float(scores[qi, r])) for r in top]
-                ranked = dense if mode == "dense" else reciprocal_rank_fusion(
-                    [dense, lexical[qi]], settings.rrf_k, [settings.dense_weight, settings.bm25_weight])
+                dense = [Hit(0, ids[r], "", "", 0, 0, texts[r], float(scores[qi, r]), {"dense": float(scores[qi, r])})
+                         for r in top]
+                if mode == "dense":
+                    ranked = dense
+                elif mode == "hybrid, rank fusion":
+                    ranked = reciprocal_rank_fusion([dense, lexical[qi]], settings.rrf_k,
+                                                    [settings.dense_weight, settings.bm25_weight])
+                else:  # score fusion as rag.retrieve: each candidate with both scores
+                    words = [Hit(**{**h.as_dict(), "scores": {**h.scores, "dense": float(scores[qi, row_of[h.id]])}})
+                             for h in lexical[qi]]
+                    missing = bm25.scores_of(retriever._bm25, q.question, [h.id for h in dense])
+                    with_bm25 = [Hit(**{**h.as_dict(), "scores": {**h.scores, "bm25": missing[h.id]}}) for h in dense]
+                    ranked = convex_fusion(with_bm25, words, fusion_weight(settings))
                 ranked = drop_near_duplicates(ranked[:15], {h.id: chunk_vectors[row_of[h.id]] for h in ranked[:15]},
                                               settings.duplicate_cosine, 5)
                 relevant = judge.relevant_ids(q.evidence)
@@ -126,7 +138,7 @@ def table(results: dict[str, dict], mixes: list[float]) -> str:
 
     names = list(results)
     lines = ["| mode | chunk weight | " + " | ".join(names) + " | average |", "|---|---:|" + "---:|" * (len(names) + 1)]
-    for mode in ("dense", "hybrid"):
+    for mode in MODES:
         for mix in mixes:
             lines.append(f"| {mode} | {mix:.1f} | {hit_mrr_cells([results[n][(mode, mix)] for n in names])} |")
     return "\n".join(lines)
