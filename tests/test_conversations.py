@@ -143,3 +143,21 @@ def test_a_question_sent_before_the_page_loaded_is_saved_where_the_page_looks(de
     assert stored_id == browser_id and choices["choices"] == [(question, current)]
     assert ui.on_load(browser_id, other_page)[1]["choices"] == [(question, current)]  # after a reload
     assert ui.on_load("", other_page)[0] != browser_id  # a new browser gets a new id
+
+
+def test_the_export_folder_goes_when_the_process_ends(default_index, tmp_path):
+    """Every UI launch made a rag-export-* folder in /tmp and left it there."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from pathlib import Path; from rag.config import Settings\n"
+              "from rag.conversations import ConversationStore\n"
+              "from ui.conversations import Conversations; from ui.handlers import ChatApp\n"
+              "ui = Conversations(ChatApp(Settings(index_dir=Path(sys.argv[1]), llm='extractive')), "
+              "ConversationStore(Path(sys.argv[2])))\n"
+              "(ui.export_dir / 'answer.md').write_text('x'); print(ui.export_dir)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(default_index.index_dir), str(tmp_path / "c.sqlite")],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    assert folder.name.startswith("rag-export-") and not folder.exists()

@@ -5,8 +5,10 @@ answers and sources, renamed, deleted and exported as Markdown (rag/export.py).
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import re
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -49,6 +51,8 @@ class Conversations:
         self.settings = chat_app.settings
         self.store = store or ConversationStore.beside_index(self.settings)
         self.export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        # Exports are served from here while the UI runs; every launch left one behind in /tmp.
+        atexit.register(shutil.rmtree, self.export_dir, True)
         self._minted: OrderedDict[str, str] = OrderedDict()  # page session -> the browser id made for it
         self._minted_lock = threading.Lock()
 
