@@ -42,8 +42,10 @@ def test_first_question_the_moment_the_page_answers(default_index, tmp_path):
     from gradio_client import Client
 
     port = free_port()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     env = serve_env(tmp_path, RAG_CORPUS_DIR=str(default_index.corpus_dir),
-                    RAG_INDEX_DIR=str(default_index.index_dir))
+                    RAG_INDEX_DIR=str(default_index.index_dir), TMPDIR=str(temp))
     proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -51,9 +53,12 @@ def test_first_question_the_moment_the_page_answers(default_index, tmp_path):
         result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTION, api_name="/ask")
         assert "error" not in result, result
         assert "Gaborone" in result["answer"]
+        assert list(temp.glob("rag-export-*"))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    # SIGTERM (a service manager's stop) ends it like Ctrl-C: exit code 0, its export folder gone
+    assert proc.returncode == 0 and not list(temp.glob("rag-export-*"))
 
 
 # --- 3: a running server after an ingest by another process --------------------------------------

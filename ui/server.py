@@ -5,6 +5,7 @@ checks Host headers (ui/hosts.py), and holds the embedded index's single-writer 
 """
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
@@ -67,6 +68,12 @@ def serving(settings: Settings):
         demo.close()
 
 
+def _interrupt(signum, frame):
+    """SIGTERM as Ctrl-C: the app closes and the exit handlers run (the export folder goes), where the
+    default handler ended the process on the spot."""
+    raise KeyboardInterrupt
+
+
 def serve(settings: Settings) -> int:
     """`rag serve`: check the bind first (fails in milliseconds), then build and run until Ctrl-C."""
     started = time.perf_counter()
@@ -78,6 +85,7 @@ def serve(settings: Settings) -> int:
           f"(OpenAI-compatible API: http://{settings.host}:{settings.port}/v1)", file=sys.stderr)
     # Models load once the page is up, so they never delay it; a question asked meanwhile just waits.
     threading.Thread(target=demo.rag_app.warm_up, name="warm-up", daemon=True).start()
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop ends it like Ctrl-C
     try:
         demo.block_thread()
     except KeyboardInterrupt:
