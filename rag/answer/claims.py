@@ -22,6 +22,7 @@ TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty sev
 SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split())}
 ORDINAL_VALUE = re.compile(r"\d+(st|nd|rd|th)")  # how number_values writes "first", "21st"
+YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")  # 1500-2099: a number that tells a time
 MONTHS = {m[:3]: m for m in "january february march april may june july august september october november "
                             "december".split()}
 

@@ -46,8 +46,8 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     """The answer to show for the model's raw text over the numbered passages `citations`;
     `corpus_names`: the words the corpus only writes as names (rag.bm25.capitalised_only)."""
     passages = {c.n: c.text for c in citations}
-    answer = clean_citations(place_citations(initialisms_as_written(raw.strip(), " ".join(passages.values()))),
-                             len(citations))
+    passage_text = " ".join(passages.values())
+    answer = clean_citations(place_citations(initialisms_as_written(raw.strip(), passage_text)), len(citations))
     if is_refusal(answer):
         return refusal("the model found no answer in the passages")
     if unnamed := unmentioned_names(question, [f"{c.title}\n{c.text}" for c in citations], corpus_names):
@@ -62,7 +62,7 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
                         for i, (text, cites) in enumerate(sentences)) if s is not None]
     if not kept:
         return refusal("no sentence of the answer is supported by the passages")
-    defined = acronym_definitions(" ".join(passages.values()))
+    defined = acronym_definitions(passage_text)
     if not answers_question(question, [with_definitions(s.text, defined) for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
     kept = without_repeats(kept)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (ACRONYM_JOINERS, MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, Token, acronyms,
+from rag.answer.claims import (ACRONYM_JOINERS, MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, YEAR, Token, acronyms,
                                contains_word, entities, names, number_values, preposition_of, stopwords, term_found,
                                tokens)
 from rag.answer.sentences import sentence_texts
@@ -65,8 +65,9 @@ def unmentioned_names(question: str, passages: list[str], corpus_names: frozense
     capitalised anyway), words with digits, numbers that name ("debian 13"), and words typed in lower
     case that the corpus only writes as names (`corpus_names`: "bookworm" for "Bookworm"). A question
     about a thing the passages never name cannot be answered from them, however close the rest of it
-    ("Where was DebConf22?" over passages about DebConf11). Acronyms are left out: users write "DPL" where the documents spell out "Project
-    Leader", often outside the passage shown; one the passages spell out counts as found anyway."""
+    ("Where was DebConf22?" over passages about DebConf11). Acronyms are left out: users write "DPL"
+    where the documents spell out "Project Leader", often outside the passage shown; one the passages
+    spell out counts as found anyway."""
     toks = tokens(question)
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
     wanted |= {t.lower for t in toks if not t.capital and t.lower in corpus_names}  # "bookworm" typed lower-case
@@ -137,7 +138,7 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
         return (any(not ORDINAL_VALUE.fullmatch(v) for v, _ in number_values(toks))
                 or bool(words & {"several", "dozens", "hundreds", "thousands", "few"}))
     if kind == "time":
-        return (any(re.fullmatch(r"(1[5-9]|20)\d\d", v) for v, _ in number_values(toks))
+        return (any(YEAR.fullmatch(v) for v, _ in number_values(toks))
                 or any(n in MONTHS.values() for n, _ in names(toks)) or bool(words & TIME_WORDS))
     if kind == "duration":
         return has_kind("number", toks) or has_kind("time", toks)

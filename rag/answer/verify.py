@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
                                place_roles, swapped_roles, verb_objects)
-from rag.answer.claims import CITE, MONTHS, Token, contains_word, content_words, key_terms, names, term_found, tokens
+from rag.answer.claims import CITE, MONTHS, YEAR, Token, contains_word, content_words, key_terms, names, term_found, tokens
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
 
 Embed = Callable[[list[str]], "np.ndarray"]
@@ -153,7 +153,6 @@ def named_fragment(stoks: list[Token], units: list[tuple[str, int, str]]) -> boo
 # says when the document was published, in none of the words a sentence saying so uses.
 DATELINE_WORDS = 14
 PUBLICATION_WORDS = "article post story report piece document publication date published posted dated written appeared"
-YEAR = re.compile(r"\b(1[5-9]|20)\d\d\b")
 
 
 def is_dateline(window: str) -> bool:
