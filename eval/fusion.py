@@ -55,9 +55,8 @@ class SetScores:
 
 def load_set(name: str, cache: Path) -> SetScores:
     import bm25s
-    from llama_index.core.schema import MetadataMode
 
-    from rag.bm25 import analyze, chunk_node
+    from rag.bm25 import analyze, chunk_node, indexed_terms
     from rag.config import load_settings
     from rag.embedding import embed_texts
     from rag.retrieve import Retriever
@@ -74,10 +73,9 @@ def load_set(name: str, cache: Path) -> SetScores:
     ids = chunks["ids"]
     vectors = np.asarray(chunks["embeddings"], dtype=np.float32)
     row_of = {cid: row for row, cid in enumerate(ids)}
-    searched = [""] * len(ids)
-    for cid, text, meta in store.all_chunks():
-        searched[row_of[cid]] = chunk_node(cid, text, meta).get_content(metadata_mode=MetadataMode.EMBED)
-    analyzed_chunks = [analyze(t) for t in searched]
+    nodes = sorted((chunk_node(cid, text, meta) for cid, text, meta in store.all_chunks()),
+                   key=lambda node: row_of[node.node_id])  # in the order of the vectors
+    analyzed_chunks = indexed_terms(nodes)
     questions = [q for q in load_questions(folder / "questions.jsonl") if q.answerable]
     judge = RelevanceJudge(list(zip(ids, chunks["documents"])))
     dense = embed_texts([q.question for q in questions], 64, settings) @ vectors.T

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.store import FileRecord, Store
@@ -101,15 +101,21 @@ def analyze(text: str) -> list[str]:
     return _stemmer().stemWords(kept)
 
 
+def indexed_terms(nodes: list) -> list[list[str]]:
+    """Each chunk's terms as the index holds them: its text under its heading path (the embedded text), analyzed."""
+    from llama_index.core.schema import MetadataMode
+
+    return [analyze(n.get_content(metadata_mode=MetadataMode.EMBED)) for n in nodes]
+
+
 def _analyzed_retriever(nodes: list):
     """llama-index's BM25Retriever over a bm25s index of analyzed texts (persisted the same way)."""
     retriever_class = _retriever_class()  # first: it quiets bm25s's logger
     import bm25s
-    from llama_index.core.schema import MetadataMode
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
     index = bm25s.BM25()
-    index.index([analyze(n.get_content(metadata_mode=MetadataMode.EMBED)) for n in nodes], show_progress=False)
+    index.index(indexed_terms(nodes), show_progress=False)
     index.corpus = [node_to_metadata_dict(n) | {"node_id": n.node_id} for n in nodes]
     return retriever_class(existing_bm25=index)
 
@@ -135,25 +141,9 @@ def scores_of(retriever, question: str, chunk_ids: list[str]) -> dict[str, float
     terms = [t for t in analyze(question) if t in index.vocab_dict]
     if not terms or not chunk_ids:
         return dict.fromkeys(chunk_ids, 0.0)
-    rows = _rows_by_id(retriever)
+    rows = retriever.row_of_id
     scores = index.get_scores(terms)
     return {cid: float(scores[rows[cid]]) if cid in rows else 0.0 for cid in chunk_ids}
-
-
-_ROWS: dict[int, tuple[object, dict[str, int]]] = {}
-
-
-def _rows_by_id(retriever) -> dict[str, int]:
-    """Chunk id -> row of the bm25s index, built once per loaded index (ids are read from the stored
-    node dicts, so it costs one pass over the corpus)."""
-    key = id(retriever.bm25)
-    cached = _ROWS.get(key)
-    if cached is None or cached[0] is not retriever.bm25:
-        rows = {(doc.get("node_id") or json.loads(doc["_node_content"])["id_"]): row
-                for row, doc in enumerate(retriever.corpus)}
-        _ROWS.clear()  # one index per process in practice; never keep a replaced one alive
-        cached = _ROWS[key] = (retriever.bm25, rows)
-    return cached[1]
 
 
 def _retrieve(retriever, terms: list[str], n: int) -> list[tuple[StoredChunk, float]]:
@@ -189,6 +179,12 @@ class LoadedIndex:
     bm25: object
     corpus: list
     names: frozenset = frozenset()
+
+    @cached_property
+    def row_of_id(self) -> dict[str, int]:
+        """Chunk id -> row of the bm25s index, made on first use (one pass over the stored chunks, whose
+        id is stored beside the node's JSON, so nothing is decoded)."""
+        return {doc.get("node_id") or StoredChunk.decode(doc).node_id: row for row, doc in enumerate(self.corpus)}
 
 
 FEEDBACK_TERMS = 8  # terms added by pseudo-relevance feedback

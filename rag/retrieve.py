@@ -93,7 +93,7 @@ class Retriever:
     def corpus_names(self) -> frozenset[str]:
         """The words the corpus only writes as names, lower-cased, read with the BM25 index (so none
         in dense mode, which never loads it)."""
-        return getattr(self._bm25, "names", frozenset())
+        return self._bm25.names if self._bm25 is not None else frozenset()
 
     def lexical(self, question: str, n: int) -> list[Hit]:
         # Every query follows the manifest: another process (a CLI ingest, a client of the same

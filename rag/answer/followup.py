@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.citations import names_and_numbers
+from rag.answer.relevance import question_type
 from rag.answer.sentences import WORD
 
 # Words that make a question lean on the conversation ("Where did he meet them?").
@@ -45,8 +46,6 @@ def changes_what_is_asked(rewrite: str, question: str) -> bool:
     """The rewrite asks for another kind of thing than the follow-up: "how old was he when he became
     leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age. Only a
     follow-up whose own words say what it asks is held to it ("what about the second one?" is not)."""
-    from rag.answer.relevance import question_type
-
     asked = question_type(question)
     return asked != "other" and question_type(rewrite) != asked
 
