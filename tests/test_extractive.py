@@ -97,6 +97,17 @@ def test_heuristic_rewrite_carries_the_previous_question_and_names():
     assert heuristic_rewrite(independent, history) == independent
 
 
+def test_heuristic_rewrite_follows_a_chain_of_follow_ups_back_to_the_question_they_lean_on():
+    history = [("Who is Khalifa Haftar?", ""), ("Who wrote the Debian manifesto?", ""),
+               ("when did he start the project?", "")]
+    rewritten = heuristic_rewrite("which university was he at back then?", history)
+    # "he" is the manifesto's author: the question two turns back is carried, the one before it is not
+    assert "manifesto" in rewritten and "when did he start the project?" in rewritten
+    assert "Khalifa" not in rewritten
+    # a previous question that stands alone ends the chain
+    assert "manifesto" not in heuristic_rewrite("when did he start it?", history[:2] + [("Who is Ian Murdock?", "")])
+
+
 def test_content_words_drop_stopwords():
     assert content_words("Who is the commander of US Africa Command?") == {"commander", "us", "africa", "command"}
 

@@ -1,8 +1,8 @@
 """Follow-up questions: does a question lean on the conversation, and its standalone form.
 
 An LLM backend rewrites a follow-up with the condense prompt and `clean_rewrite` tidies its reply;
-without an LLM (or when its reply is empty) `heuristic_rewrite` appends the previous question and
-the names of the previous answer.
+without an LLM (or when its reply is empty) `heuristic_rewrite` appends the earlier questions the
+follow-up leans on and the names of the previous answer.
 """
 from __future__ import annotations
 
@@ -51,16 +51,28 @@ def changes_what_is_asked(rewrite: str, question: str) -> bool:
 
 
 def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:
-    """Standalone question without an LLM: the follow-up plus the previous question and the names in
-    the previous answer, so both retrieval and sentence scoring see the entities "he"/"them" mean."""
+    """Standalone question without an LLM: the follow-up plus the earlier questions it leans on and
+    the names in the previous answer, so both retrieval and sentence scoring see the entities
+    "he"/"them" mean."""
     if not history or not needs_rewrite(question):
         return question
-    previous_question, previous_answer = history[-1]
-    names = [n for n in sorted(names_and_numbers(previous_answer)) if not n.isdigit()][:6]
-    context = previous_question.strip()
+    context = "; ".join(q.strip() for q in questions_leaned_on(history))
+    names = [n for n in sorted(names_and_numbers(history[-1][1])) if not n.isdigit()][:6]
     if names:
         context += "; " + ", ".join(names)
     return f"{question.strip()} ({context})"
+
+
+def questions_leaned_on(history: list[tuple[str, str]], most: int = 3) -> list[str]:
+    """The previous question and, while each leans on the one before, the ones before it, oldest
+    first: after "who wrote the manifesto?" and "when did he start the project?", "which university
+    was he at then?" leans on both (the second alone does not say who "he" is)."""
+    chain: list[str] = []
+    for earlier, _ in reversed(history[-most:]):
+        chain.insert(0, earlier)
+        if not needs_rewrite(earlier):
+            break
+    return chain
 
 
 def clean_rewrite(raw: str) -> str:
