@@ -93,6 +93,11 @@ def test_a_number_that_names_a_thing_must_be_in_the_passages():
     # a number the answer is to fill is asked for, not named
     assert unmentioned_names("What are the 3 main goals of the project?", [sid]) == []
     assert unmentioned_names("Name 2 developers of the project", [sid]) == []
+    # thousands separators or not, it is the same number
+    archive = "The archive grew past 15,400 binary packages; release 10000 of the tool shipped."
+    assert unmentioned_names("what came after release 10,000?", [archive]) == []
+    assert unmentioned_names("which release had package 15400?", [archive]) == []
+    assert unmentioned_names("which release had package 15401?", [archive]) == ["15401"]
 
 
 def test_a_word_the_corpus_only_writes_as_a_name_is_one_in_lower_case_too():

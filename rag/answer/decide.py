@@ -189,18 +189,32 @@ CLAUSE_BREAK = re.compile(r"[,;]\s+(?:and|but|while)\s+(?=(?:he|she|they|it|his|
 
 def supported_clauses(claim: str, numbers: list[int], supports) -> AnswerSentence | None:
     """A sentence joining clauses, each backed by some passage (not necessarily the same one), cited
-    to those passages; None when it is one clause or one of its clauses has no backing."""
+    to those passages. When only its leading clauses are backed, those alone ("Ian Murdock was 42
+    when he died, and he stopped leading Debian in August 1996" keeps its first half): the rest is
+    the model's addition. None when it is one clause or its first clause has no backing."""
     clauses = [c.strip(" ,;") for c in CLAUSE_BREAK.split(claim) if c.strip(" ,;")]
     if len(clauses) < 2:
         return None
     backing: list[int] = []
-    for clause in clauses:
+    for kept, clause in enumerate(clauses):
         n = next((n for n in numbers if supports([n], sentence=clause)), None)
         if n is None:
-            return None
+            if not kept:
+                return None
+            claim = leading_clauses(claim, clauses[kept])
+            break
         backing.append(n)
     backing = list(dict.fromkeys(backing))
     return AnswerSentence(with_citations(claim, backing), backing, True)
+
+
+def leading_clauses(claim: str, first_dropped: str) -> str:
+    """The claim up to the clause `first_dropped`, without the joining ", and"."""
+    head = claim[:claim.rindex(first_dropped)]
+    return CLAUSE_JOIN_END.sub("", head).rstrip(" ,;")
+
+
+CLAUSE_JOIN_END = re.compile(r"[,;]\s+(?:and|but|while)?\s*$")
 
 
 RUN_GAP_CHARS = 200  # passages of one document this close together are read as one text

@@ -107,9 +107,18 @@ def naming_numbers(question: str) -> list[tuple[str, str]]:
 
 def number_found(number: str, before: str, text: str) -> bool:
     """The number as a number of its own in the (lower-cased) passages ("13", not the "13" of
-    "13th" or "1.13"), or written onto the word before it ("Debconf 5" as "DebConf5")."""
-    alone = re.search(rf"(?<![\w.,:]){re.escape(number)}(?!\w|[.,:]\d)", text)
-    return bool(alone or (before and re.search(rf"\b{re.escape(before + number)}\b", text)))
+    "13th" or "1.13"; "1,000" and "1000" alike), or written onto the word before it ("Debconf 5" as
+    "DebConf5")."""
+    return any(re.search(rf"(?<![\w.,:]){re.escape(form)}(?!\w|[.,:]\d)", text) for form in written_forms(number)) \
+        or bool(before and re.search(rf"\b{re.escape(before + number)}\b", text))
+
+
+def written_forms(number: str) -> set[str]:
+    """A whole number with and without thousands separators: "1,000" and "1000"."""
+    if not re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{4,}", number):
+        return {number}
+    plain = number.replace(",", "")
+    return {plain, f"{int(plain):,}"}
 
 
 # A yes/no question ("Was it the first time …?") asks for no typed thing, whatever wh-word follows.
