@@ -8,7 +8,10 @@ are; Bruch et al. ("An Analysis of Fusion Functions for Hybrid Retrieval", 2023)
 than RRF on most BEIR sets once `a` is tuned. Both normalisations they compare are here:
 min-max over each retriever's candidates, and the theoretical one (dense cosine as it is, BM25
 divided by the question's best BM25 score). BM25's k1 and b (bm25s's defaults 1.5 / 0.75) are swept
-for BM25 alone and inside today's fusion.
+for BM25 alone and inside today's fusion. Three cheap ways to reorder the fused candidates are
+measured on top of it: dense pseudo-relevance feedback (Rocchio: the question vector moved towards
+the best fused chunks' vectors, then fused again), a chunk's score raised by its neighbours' in the
+same file, and by the best score of its file.
 
 Scored with eval's relevance rule (hit@3, hit@5, MRR@5) per set and on average; near-duplicates are
 dropped as in retrieval; dense similarities are exact (numpy), not Chroma's approximate search.
@@ -33,6 +36,7 @@ ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9)
 # A candidate BM25 did not rank: "exact" takes its real BM25 score (what retrieval does), "zero" or
 # "lowest" (the 30th score) stand in for it.
 MISSING_BM25 = ("exact", "zero", "lowest")
+REORDER_ALPHA = 0.8  # the default fusion weight (MiniLM) under the reordering variants
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,17 @@ class SetScores:
     dense: np.ndarray             # questions x chunks, cosine
     bm25: dict[tuple, np.ndarray]  # (k1, b) -> questions x chunks
     relevant: list[set[str]]      # per question, the ids of chunks holding its evidence
+    questions: np.ndarray         # question embeddings, normalised
+
+    def __post_init__(self):
+        # Chunk ids are "<source hash>-<file hash>-<index>" (rag.ingest.chunk_id): the file and the
+        # neighbours of each chunk, for the reordering variants.
+        keys = [cid.rsplit("-", 1) for cid in self.ids]
+        files: dict[str, int] = {}
+        self.file_of = np.array([files.setdefault(prefix, len(files)) for prefix, _ in keys])
+        row_at = {(prefix, int(index)): row for row, (prefix, index) in enumerate(keys)}
+        self.previous = np.array([row_at.get((prefix, int(index) - 1), -1) for prefix, index in keys])
+        self.next = np.array([row_at.get((prefix, int(index) + 1), -1) for prefix, index in keys])
 
 
 def load_set(name: str, cache: Path) -> SetScores:
@@ -78,7 +93,8 @@ def load_set(name: str, cache: Path) -> SetScores:
     analyzed_chunks = indexed_terms(nodes)
     questions = [q for q in load_questions(folder / "questions.jsonl") if q.answerable]
     judge = RelevanceJudge(list(zip(ids, chunks["documents"])))
-    dense = embed_texts([q.question for q in questions], 64, settings) @ vectors.T
+    question_vectors = np.asarray(embed_texts([q.question for q in questions], 64, settings), dtype=np.float32)
+    dense = question_vectors @ vectors.T
     analyzed_questions = [analyze(q.question) for q in questions]
     bm25 = {}
     for k1, b in BM25_PARAMETERS:
@@ -89,7 +105,7 @@ def load_set(name: str, cache: Path) -> SetScores:
                                   else np.zeros(len(ids), np.float32) for terms in analyzed_questions])
     relevant = [judge.relevant_ids(q.evidence) for q in questions]
     print(f"{name}: {len(ids)} chunks, {len(questions)} answerable questions", file=sys.stderr)
-    return SetScores(ids, vectors, dense, bm25, relevant)
+    return SetScores(ids, vectors, dense, bm25, relevant, question_vectors)
 
 
 def top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -135,6 +151,46 @@ def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str, n: i
     return [int(pool[i]) for i in np.argsort(-fused, kind="stable")]
 
 
+def fused_scores(dense: np.ndarray, lexical: np.ndarray, alpha: float) -> np.ndarray:
+    """Every chunk's convex score as retrieval computes it for candidates (cosine + relative BM25)."""
+    lexical_rows = top_positive(lexical)
+    high = lexical[lexical_rows].max() if len(lexical_rows) else 1.0
+    return alpha * dense + (1 - alpha) * lexical / max(high, 1e-9)
+
+
+def candidates_by(dense: np.ndarray, lexical: np.ndarray, order: np.ndarray, n: int = CANDIDATES) -> list[int]:
+    """Both retrievers' n candidates, ranked by `order` (a score per chunk)."""
+    pool = np.union1d(top(dense, n), top_positive(lexical, n))
+    return [int(pool[i]) for i in np.argsort(-order[pool], kind="stable")]
+
+
+def with_dense_feedback(data: SetScores, q: int, alpha: float, chunks: int, weight: float) -> list[int]:
+    """Rocchio for the dense side: the question vector plus `weight` x the mean vector of the
+    `chunks` best fused candidates, normalised; then dense search and fusion again."""
+    lexical = data.bm25[BM25_PARAMETERS[0]][q]
+    first = convex(data.dense[q], lexical, alpha, "theoretical")
+    moved = data.questions[q] + weight * data.vectors[first[:chunks]].mean(axis=0)
+    dense = data.vectors @ (moved / np.linalg.norm(moved))
+    return convex(dense, lexical, alpha, "theoretical")
+
+
+def with_neighbours(data: SetScores, q: int, alpha: float, weight: float) -> list[int]:
+    """A candidate's fused score plus `weight` x the mean fused score of the chunks before and after it."""
+    lexical = data.bm25[BM25_PARAMETERS[0]][q]
+    fused = fused_scores(data.dense[q], lexical, alpha)
+    around = [np.where(side >= 0, fused[side], 0.0) for side in (data.previous, data.next)]
+    return candidates_by(data.dense[q], lexical, fused + weight * (around[0] + around[1]) / 2)
+
+
+def with_file_score(data: SetScores, q: int, alpha: float, weight: float) -> list[int]:
+    """A candidate's fused score plus `weight` x the best fused score of any chunk of its file."""
+    lexical = data.bm25[BM25_PARAMETERS[0]][q]
+    fused = fused_scores(data.dense[q], lexical, alpha)
+    best = np.full(data.file_of.max() + 1, -np.inf)
+    np.maximum.at(best, data.file_of, fused)
+    return candidates_by(data.dense[q], lexical, fused + weight * best[data.file_of])
+
+
 def score(ranked_rows: list[list[int]], data: SetScores, duplicate_cosine: float = 0.9) -> tuple[float, float, float]:
     """hit@3, hit@5 and MRR@5 after near-duplicates are dropped as rag.retrieve drops them."""
     hit3 = hit5 = mrr = 0.0
@@ -167,6 +223,14 @@ def configurations(data: SetScores, options: Options) -> dict[str, list[list[int
         for alpha in options.alphas:
             out[f"hybrid convex {norm} a={alpha}"] = [
                 convex(data.dense[q], default_bm25[q], alpha, norm, n, options.missing_bm25) for q in questions]
+    alpha = REORDER_ALPHA
+    for chunks, weight in ((3, 0.3), (5, 0.3), (3, 0.5)):
+        out[f"a={alpha}, dense feedback from {chunks} chunks x {weight}"] = [
+            with_dense_feedback(data, q, alpha, chunks, weight) for q in questions]
+    for weight in (0.05, 0.1, 0.2):
+        out[f"a={alpha}, + {weight} x neighbours' mean"] = [with_neighbours(data, q, alpha, weight) for q in questions]
+    for weight in (0.05, 0.1, 0.2):
+        out[f"a={alpha}, + {weight} x the file's best"] = [with_file_score(data, q, alpha, weight) for q in questions]
     return out
 
 
