@@ -75,15 +75,20 @@ class Retriever:
                 self._bm25 = bm25.load(path)
                 self._bm25_signature = signature
 
-    def dense(self, question: str, n: int, embedder: Embedder | None = None) -> list[Hit]:
+    def dense(self, question: str, n: int, embedder: Embedder | None = None,
+              vectors: dict | None = None) -> list[Hit]:
+        """The n chunks closest to the question; `vectors`, when given, receives their stored
+        embeddings by chunk id (score fusion and the duplicate filter read them)."""
         with chroma_errors(self.settings):
             if self.store.chunks.count() == 0:
                 return []
             check_index(self.store, self.settings)
         vector = (embedder or Embedder(self.settings)).query(question).tolist()
+        include = ["documents", "metadatas", "distances"] + (["embeddings"] if vectors is not None else [])
         with chroma_errors(self.settings):
-            got = self.store.chunks.query(query_embeddings=[vector], n_results=n,
-                                          include=["documents", "metadatas", "distances"])
+            got = self.store.chunks.query(query_embeddings=[vector], n_results=n, include=include)
+        if vectors is not None:
+            vectors.update(zip(got["ids"][0], got["embeddings"][0]))
         # A chunk deleted by another process can still be in this process's vector index while its
         # text and metadata are gone: such a hit no longer resolves and is dropped.
         return [_hit(cid, text, meta, 1.0 - dist, "dense")
@@ -116,45 +121,47 @@ class Retriever:
         diverse = self.settings.duplicate_cosine < 1.0
         # Reranking and dropping duplicates both need more than k passages to choose from.
         depth = pool if diverse or self.settings.reranker_path else k
+        vectors: dict = {}  # stored embeddings of the candidates, by chunk id: read once per search
         if mode == "dense":
-            hits = self.dense(question, depth, embedder)
+            hits = self.dense(question, depth, embedder, vectors)
         elif mode == "bm25":
             hits = self.lexical(question, depth)
         elif self.settings.fusion == "rrf":
-            hits = reciprocal_rank_fusion([self.dense(question, pool, embedder), self.lexical(question, pool)],
+            hits = reciprocal_rank_fusion([self.dense(question, pool, embedder, vectors), self.lexical(question, pool)],
                                           self.settings.rrf_k,
                                           [self.settings.dense_weight, self.settings.bm25_weight])[:depth]
         else:
             embedder = embedder or Embedder(self.settings)  # one question vector for both uses
-            dense, lexical = self.dense(question, pool, embedder), self.lexical(question, pool)
-            self.fill_missing_scores(question, dense, lexical, embedder)
+            dense, lexical = self.dense(question, pool, embedder, vectors), self.lexical(question, pool)
+            self.fill_missing_scores(question, dense, lexical, embedder, vectors)
             hits = convex_fusion(dense, lexical, fusion_weight(self.settings))[:depth]
         if self.settings.reranker_path:
             hits = rerank(question, hits, self.settings.reranker_path)
         if diverse:
-            hits = self.without_near_duplicates(hits, k)
+            hits = self.without_near_duplicates(hits, k, vectors)
         hits = hits[:k]
         for rank, hit in enumerate(hits, start=1):
             hit.rank = rank
         return hits
 
     def fill_missing_scores(self, question: str, dense: list[Hit], lexical: list[Hit],
-                            embedder: Embedder | None = None) -> None:
+                            embedder: Embedder | None = None, vectors: dict | None = None) -> None:
         """Gives every candidate both scores: the cosine of a chunk only BM25 found (from its stored
-        vector) and the BM25 score of a chunk only the dense search found. Scoring such a chunk as
-        0 instead sank chunks one retriever ranked 31st (external sets' hit@5 0.765 -> 0.732)."""
+        vector, added to `vectors`) and the BM25 score of a chunk only the dense search found.
+        Scoring such a chunk as 0 instead sank chunks one retriever ranked 31st (external sets'
+        hit@5 0.765 -> 0.732)."""
         import numpy as np
 
+        vectors = {} if vectors is None else vectors
         dense_ids = {h.id for h in dense}
         lexical_ids = {h.id for h in lexical}
         only_lexical = [h for h in lexical if h.id not in dense_ids]
         if only_lexical:
-            with chroma_errors(self.settings):
-                got = self.store.chunks.get(ids=[h.id for h in only_lexical], include=["embeddings"])
+            self.read_vectors([h.id for h in only_lexical], vectors)
             question_vector = (embedder or Embedder(self.settings)).query(question)
-            cosines = dict(zip(got["ids"], (float(np.dot(question_vector, v)) for v in got["embeddings"])))
             for hit in only_lexical:
-                hit.scores["dense"] = cosines.get(hit.id, 0.0)
+                stored = vectors.get(hit.id)
+                hit.scores["dense"] = float(np.dot(question_vector, stored)) if stored is not None else 0.0
         only_dense = [h for h in dense if h.id not in lexical_ids]
         if only_dense and self._bm25 is not None:
             found = bm25.scores_of(self._bm25, question, [h.id for h in only_dense])
@@ -164,16 +171,25 @@ class Retriever:
             for hit in only_dense:
                 hit.scores["bm25"] = 0.0
 
-    def without_near_duplicates(self, hits: list[Hit], k: int) -> list[Hit]:
+    def without_near_duplicates(self, hits: list[Hit], k: int, vectors: dict | None = None) -> list[Hit]:
         """The first k hits in rank order that are not near-duplicates of a better-ranked one (the same
-        paragraph in two files, a page saved twice), judged on the stored passage embeddings."""
+        paragraph in two files, a page saved twice), judged on the stored passage embeddings
+        (`vectors`: those already read, by chunk id)."""
         considered = hits[:DUPLICATE_LOOKAHEAD * k]
         if len(considered) < 2:
             return considered
-        with chroma_errors(self.settings):
-            got = self.store.chunks.get(ids=[h.id for h in considered], include=["embeddings"])
-        vectors = dict(zip(got["ids"], got["embeddings"]))
+        vectors = {} if vectors is None else vectors
+        self.read_vectors([h.id for h in considered], vectors)
         return drop_near_duplicates(considered, vectors, self.settings.duplicate_cosine, k)
+
+    def read_vectors(self, ids: list[str], vectors: dict) -> None:
+        """Adds the stored embeddings of the chunks `vectors` lacks; one Chroma read, none when it
+        has them all."""
+        missing = [cid for cid in ids if cid not in vectors]
+        if missing:
+            with chroma_errors(self.settings):
+                got = self.store.chunks.get(ids=missing, include=["embeddings"])
+            vectors.update(zip(got["ids"], got["embeddings"]))
 
 
 def drop_near_duplicates(hits: list[Hit], vectors: dict, threshold: float, k: int) -> list[Hit]:

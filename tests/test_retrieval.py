@@ -36,6 +36,23 @@ def test_hybrid_fuses_and_deduplicates(retriever):
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
 
 
+def test_a_hybrid_search_reads_the_stored_vectors_once(default_index, monkeypatch):
+    """Score fusion and the duplicate filter share one read of the candidates' stored embeddings:
+    the dense query returns its own, and only the chunks BM25 alone found are fetched."""
+    retriever = Retriever(default_index.replace(candidates=3))  # fewer candidates than chunks
+    question = "Why did Libyan authorities arrest three Russians in Tripoli?"
+    expected = [h.id for h in retriever.search(question, k=2, mode="hybrid")]
+    dense_ids = {h.id for h in retriever.dense(question, 3)}
+    only_lexical = {h.id for h in retriever.lexical(question, 3)} - dense_ids
+    assert only_lexical  # the case that needs a read
+    reads = []
+    collection = retriever.store.chunks
+    real_get = collection.get
+    monkeypatch.setattr(collection, "get", lambda *a, **kw: reads.append(set(kw.get("ids") or [])) or real_get(*a, **kw))
+    assert [h.id for h in retriever.search(question, k=2, mode="hybrid")] == expected
+    assert reads == [only_lexical]
+
+
 def test_rrf_fusion_remains_a_setting(default_index):
     rrf = Retriever(default_index.replace(fusion="rrf"))
     hits = rrf.search("Khaled Haftar met a US Army delegation in Benghazi", k=8, mode="hybrid")
