@@ -182,7 +182,7 @@ def test_an_opening_he_is_checked_as_the_name_the_sentence_before_opens_on():
 
 
 def test_an_acronym_the_passage_defines_answers_for_its_words():
-    from rag.answer.relevance import acronym_definitions, with_definitions
+    from rag.answer.claims import acronym_definitions, with_definitions
 
     passage = ("We use sloccount to determine the number of physical source lines of code (SLOC) of Debian 2.2 "
                "(aka potato): more than 55,000,000 physical SLOC.")
@@ -192,6 +192,18 @@ def test_an_acronym_the_passage_defines_answers_for_its_words():
     result = decide("how many lines of code was potato?", "[1] 55,000,000 physical SLOC", [cite(1, passage)],
                     Embedder())
     assert not result.refused and "55,000,000" in result.answer
+
+
+def test_an_acronym_the_passage_defines_stands_for_its_words_in_the_sentence():
+    passage = ("In early December 2024, the head of the Security Unit of the Libyan National Army (LNA), Khaled "
+               "Haftar, met with a high-level delegation of the US Army in Benghazi.")
+    # what the unit is "of" is "the Libyan National Army" in the passage, "the LNA" in the answer
+    result = decide("Who heads the Security Unit of the LNA?", "Khaled Haftar heads the Security Unit of the LNA [1].",
+                    [cite(1, passage)], Embedder())
+    assert not result.refused and result.answer == "Khaled Haftar heads the Security Unit of the LNA [1]."
+    for wrong in ("Khalifa Haftar heads the Security Unit of the LNA [1].",
+                  "Khaled Haftar heads the Security Unit of the GNA [1]."):
+        assert decide("Who heads the Security Unit of the LNA?", wrong, [cite(1, passage)], Embedder()).refused
 
 
 CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "

@@ -208,3 +208,39 @@ def preposition_of(toks: list[Token], i: int) -> str | None:
         return None
     return toks[j].lower if j >= 0 and toks[j].lower in PLACE_PREPOSITIONS else None
 
+
+# "physical source lines of code (SLOC)": words and, in brackets, the acronym of their initials.
+DEFINED_ACRONYM = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z]{1,7})\)")
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronyms the passages define, with the words they stand for ("SLOC" -> "source lines of code")."""
+    found = {}
+    for m in DEFINED_ACRONYM.finditer(text):
+        words, letters = m.group(1).split(), m.group(2).lower()
+        for start in range(len(words) - 1, -1, -1):  # the shortest run of words before the brackets
+            tail = words[start:]
+            every = "".join(w[0].lower() for w in tail)
+            content = "".join(w[0].lower() for w in tail if w.lower() not in ACRONYM_JOINERS)
+            if letters in (every, content):
+                found[m.group(2)] = " ".join(tail)
+                break
+    return found
+
+
+def with_definitions(sentence: str, defined: dict[str, str]) -> str:
+    """'55,000,000 physical SLOC [1].' read as '… SLOC (source lines of code) [1].' by the question check:
+    "how many lines of code" is answered in the passage's own abbreviation."""
+    for acronym, words in defined.items():
+        sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", f"{acronym} ({words})", sentence)
+    return sentence
+
+
+def spelled_out(sentence: str, defined: dict[str, str]) -> str:
+    """'… the Security Unit of the LNA.' read as '… of the Libyan National Army.' where the passage
+    defines "Libyan National Army (LNA)": the checks then compare the passage's own words (what the
+    unit is "of"), not an abbreviation the passage only puts in brackets."""
+    for acronym, words in defined.items():
+        if words.lower() not in sentence.lower():
+            sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", words, sentence)
+    return sentence

@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.claims import names, tokens
+from rag.answer.claims import acronym_definitions, names, tokens, with_definitions
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import acronym_definitions, answers_question, premise, unmentioned_names, with_definitions
+from rag.answer.relevance import answers_question, premise, unmentioned_names
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (ACRONYM_JOINERS, MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, YEAR, Token, acronyms,
+from rag.answer.claims import (MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, YEAR, Token, acronyms,
                                contains_word, entities, names, number_values, preposition_of, stopwords, term_found,
                                tokens)
 from rag.answer.sentences import sentence_texts
@@ -365,30 +365,3 @@ def new_doer(question: str, verb: str, toks: list[Token]) -> bool:
         side += range(partner + 1, min(len(toks), partner + 4))
     doers = [n for n, i in names(toks) if i in side] + [toks[i].lower for i in side if toks[i].lower in PERSON_WORDS]
     return not doers or any(not contains_word(d, asked) for d in doers)
-
-
-# "physical source lines of code (SLOC)": words and, in brackets, the acronym of their initials.
-DEFINED_ACRONYM = re.compile(r"((?:[A-Za-z][\w-]*\s+){1,8})\(([A-Z][A-Za-z]{1,7})\)")
-
-
-def acronym_definitions(text: str) -> dict[str, str]:
-    """Acronyms the passages define, with the words they stand for ("SLOC" -> "source lines of code")."""
-    found = {}
-    for m in DEFINED_ACRONYM.finditer(text):
-        words, letters = m.group(1).split(), m.group(2).lower()
-        for start in range(len(words) - 1, -1, -1):  # the shortest run of words before the brackets
-            tail = words[start:]
-            every = "".join(w[0].lower() for w in tail)
-            content = "".join(w[0].lower() for w in tail if w.lower() not in ACRONYM_JOINERS)
-            if letters in (every, content):
-                found[m.group(2)] = " ".join(tail)
-                break
-    return found
-
-
-def with_definitions(sentence: str, defined: dict[str, str]) -> str:
-    """'55,000,000 physical SLOC [1].' read as '… SLOC (source lines of code) [1].' by the question check:
-    "how many lines of code" is answered in the passage's own abbreviation."""
-    for acronym, words in defined.items():
-        sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", f"{acronym} ({words})", sentence)
-    return sentence

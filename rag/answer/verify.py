@@ -29,7 +29,8 @@ import numpy as np
 
 from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
                                place_roles, swapped_roles, verb_objects)
-from rag.answer.claims import CITE, MONTHS, YEAR, Token, contains_word, content_words, key_terms, names, term_found, tokens
+from rag.answer.claims import (CITE, MONTHS, YEAR, Token, acronym_definitions, contains_word, content_words, key_terms,
+                               names, spelled_out, term_found, tokens)
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
 
 Embed = Callable[[list[str]], "np.ndarray"]
@@ -185,13 +186,26 @@ def sentence_text(sentence: str) -> str:
 
 def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Sequence[str] = (),
                     premise: str = "") -> Verdict:
-    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call. `titles`, one
+    """Whether `passages` (the cited ones) say what `sentence` says. One embedding call (a second when
+    the sentence fails as written and uses an acronym the passages define). `titles`, one
     per passage when known: its document's title, which every passage of the document is about
     ("Social Contract": "Version 1.1 ratified on April 26, 2004"). `premise`: the words of the question
     that the shown passages hold (relevance.premise); a sentence may restate them without its own
     passage saying them ("The 2024 conference was the first …" for "What was new about the 2024
     conference?")."""
     plain = sentence_text(sentence)
+    verdict = verify_text(plain, passages, embed, titles, premise)
+    if not verdict.supported:
+        # "the Security Unit of the LNA" where the passage says "… of the Libyan National Army (LNA)":
+        # what the unit is "of" is compared in the passage's own words.
+        expanded = spelled_out(plain, acronym_definitions(" ".join(passages)))
+        if expanded != plain and (second := verify_text(expanded, passages, embed, titles, premise)).supported:
+            return second
+    return verdict
+
+
+def verify_text(plain: str, passages: list[str], embed: Embed, titles: Sequence[str], premise: str) -> Verdict:
+    """verify_sentence for the sentence's plain text (no citation marks)."""
     titles = list(titles) + [""] * (len(passages) - len(titles))
     titles = [t for p, t in zip(passages, titles) if p.strip()]
     passages = [p for p in passages if p.strip()]
