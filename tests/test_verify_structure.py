@@ -206,6 +206,23 @@ def test_an_acronym_the_passage_defines_stands_for_its_words_in_the_sentence():
         assert decide("Who heads the Security Unit of the LNA?", wrong, [cite(1, passage)], Embedder()).refused
 
 
+def test_the_question_grants_only_words_the_cited_passages_document_holds():
+    met = cite(1, "The commander of US Africa Command, General Michael Langley, met with General Mohammed al-Haddad "
+                  "during the 2024 African Defense Chiefs Conference in Gaborone, Botswana.", source="langley.txt")
+    first = cite(2, "This is the first time the conference has been held in Africa, according to the U.S. Department "
+                    "of Defense.", source="langley.txt", start=400)
+    haftar = cite(3, "In early December 2024, Khaled Haftar met with a delegation of the US Army in Benghazi.",
+                  source="assad.txt")
+    passages = [met, first, haftar]
+    # "2024" is the cited passage's document's word (its other passage): restating it is no new claim
+    assert not decide("Was the 2024 conference held in Africa?", "Yes, the 2024 conference was held in Africa [2].",
+                      passages, Embedder()).refused
+    # "Haftar" only another article holds: "Yes, Haftar was there" is the model's claim, not the passages'
+    assert decide("Was Haftar at the 2024 African Defense Chiefs Conference in Gaborone?",
+                  "Yes, Haftar was at the 2024 African Defense Chiefs Conference in Gaborone [1].", passages,
+                  Embedder()).refused
+
+
 CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "
              "time the conference has been held in Africa, according to the U.S. Department of Defense.")
 

@@ -55,7 +55,7 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     titles = {c.n: c.title for c in citations}
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
-    given = premise(question, [f"{c.title}\n{c.text}" for c in citations])
+    given = premises(question, citations)
     sentences = [(text, cites) for text, cites in split_answer(answer) if not unfinished(text)]
     kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles, given,
                                            opening_name(sentences[i - 1][0]) if i else "")
@@ -122,9 +122,22 @@ def stranded_preposition(words: list[str]) -> bool:
     return (verb.endswith("ed") or verb in PAST_IRREGULAR) and before not in AUXILIARIES
 
 
+def premises(question: str, citations: list[Citation]) -> dict[int, str]:
+    """Per passage, the question's words that the shown passages of its own document hold: what a
+    sentence citing it may restate without the passage repeating it ("The 2024 conference was the
+    first …", where the document's other passage names the 2024 conference). A word only another
+    document's passage holds is not granted: "Was Haftar at the conference in Gaborone?" answered
+    "Yes, Haftar was at the conference in Gaborone [1]." while only another article names Haftar."""
+    by_source: dict[str, list[str]] = {}
+    for c in citations:
+        by_source.setdefault(c.source, []).append(f"{c.title}\n{c.text}")
+    given = {source: premise(question, texts) for source, texts in by_source.items()}
+    return {c.n: given[c.source] for c in citations}
+
+
 def supported_sentence(text: str, cites: list[int], passages: dict[int, str], embed,
                        runs: dict[int, tuple[list[int], str]] | None = None,
-                       titles: dict[int, str] | None = None, premise: str = "",
+                       titles: dict[int, str] | None = None, premises: dict[int, str] | None = None,
                        antecedent: str = "") -> AnswerSentence | None:
     """The sentence cited to the passages that support it, or None when none does.
 
@@ -141,7 +154,8 @@ def supported_sentence(text: str, cites: list[int], passages: dict[int, str], em
 
     def supports(numbers: list[int], texts: list[str] | None = None, sentence: str | None = None) -> bool:
         return verify_sentence(sentence or checked, texts or [passages[n] for n in numbers], embed,
-                               [titles.get(n, "") for n in numbers], premise).supported
+                               [titles.get(n, "") for n in numbers],
+                               " ".join((premises or {}).get(n, "") for n in numbers)).supported
 
     cited = [n for n in cites if n in passages]
     others = [n for n in sorted(passages) if n not in cited]

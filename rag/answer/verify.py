@@ -190,8 +190,8 @@ def verify_sentence(sentence: str, passages: list[str], embed: Embed, titles: Se
     the sentence fails as written and uses an acronym the passages define). `titles`, one
     per passage when known: its document's title, which every passage of the document is about
     ("Social Contract": "Version 1.1 ratified on April 26, 2004"). `premise`: the words of the question
-    that the shown passages hold (relevance.premise); a sentence may restate them without its own
-    passage saying them ("The 2024 conference was the first …" for "What was new about the 2024
+    that the shown passages of the cited passage's document hold (decide.premises); a sentence may
+    restate them without its own passage saying them ("The 2024 conference was the first …" for "What was new about the 2024
     conference?")."""
     plain = sentence_text(sentence)
     verdict = verify_text(plain, passages, embed, titles, premise)
