@@ -102,6 +102,16 @@ def test_a_version_number_is_no_age():
     assert answers_question(question, ["Bruce Perens was 34 when he became leader [2]."], embed())
 
 
+def test_an_irregular_past_tense_is_the_questions_verb():
+    # "came out" answers "when did it come out?", "saw" "when did they see …?"
+    assert answers_question("When did Debian 2.1 (Slink) come out?",
+                            ["Debian 2.1 (Slink) came out on March 9th, 1999 [2]."], embed())
+    assert answers_question("When did the delegation see Haftar?", ["The delegation saw Haftar in early December [1]."],
+                            embed())
+    assert not answers_question("When did Debian 2.1 (Slink) come out?",
+                                ["Debian 2.1 (Slink) was frozen on March 9th, 1999 [2]."], embed())
+
+
 def test_a_typed_answer_must_tell_more_than_the_question():
     # the asked person must be a new one for "who <verb>"; for "who did X <verb>" X is not the answer
     assert not answers_question("who led debian after Ian Murdock?",

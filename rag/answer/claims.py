@@ -244,3 +244,21 @@ def spelled_out(sentence: str, defined: dict[str, str]) -> str:
         if words.lower() not in sentence.lower():
             sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", words, sentence)
     return sentence
+
+
+# Past tenses that are not "-ed" forms, with their base: "came out" answers "when did it come out?".
+# (Forms of be, have, do and get are auxiliaries here, and verbs that do not change, "put", "read", are
+# left out: each would be taken for another tense.)
+IRREGULAR_PAST = {
+    "arose": "arise", "ate": "eat", "became": "become", "began": "begin", "bought": "buy", "brought": "bring",
+    "broke": "break", "built": "build", "came": "come", "caught": "catch", "chose": "choose", "drew": "draw",
+    "drove": "drive", "fell": "fall", "felt": "feel", "fled": "flee", "flew": "fly", "fought": "fight",
+    "found": "find", "froze": "freeze", "gave": "give", "grew": "grow", "heard": "hear", "held": "hold",
+    "kept": "keep", "knew": "know", "laid": "lay", "led": "lead", "left": "leave", "lost": "lose", "made": "make",
+    "meant": "mean", "met": "meet", "overcame": "overcome", "paid": "pay", "ran": "run", "rode": "ride",
+    "rose": "rise", "sang": "sing", "saw": "see", "sent": "send", "shook": "shake", "sold": "sell",
+    "sought": "seek", "spent": "spend", "spoke": "speak", "stole": "steal", "stood": "stand", "struck": "strike",
+    "swore": "swear", "taught": "teach", "thought": "think", "threw": "throw", "told": "tell", "took": "take",
+    "understood": "understand", "undertook": "undertake", "went": "go", "withdrew": "withdraw", "won": "win",
+    "wore": "wear", "wrote": "write", "died": "die",
+}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.claims import acronym_definitions, names, tokens, with_definitions
+from rag.answer.claims import IRREGULAR_PAST, acronym_definitions, names, tokens, with_definitions
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
@@ -102,7 +102,6 @@ UNFINISHED_ENDINGS = {"by", "was", "were", "is", "are", "the", "a", "an", "of", 
 # ...except a preposition closing a relative clause: "the architecture Thiemo Seufer worked on [1]."
 STRANDED_PREPOSITIONS = {"on", "in", "at", "for", "with", "to", "from"}
 AUXILIARIES = {"was", "were", "is", "are", "be", "been", "being", "has", "have", "had", "get", "got"}
-PAST_IRREGULAR = {"came", "went", "grew", "lived", "ran", "began", "fought", "brought", "took", "wrote", "sent"}
 MIN_RELATIVE_WORDS = 6
 
 
@@ -119,7 +118,7 @@ def stranded_preposition(words: list[str]) -> bool:
     if len(words) < MIN_RELATIVE_WORDS or words[-1] not in STRANDED_PREPOSITIONS:
         return False
     verb, before = words[-2], words[-3]
-    return (verb.endswith("ed") or verb in PAST_IRREGULAR) and before not in AUXILIARIES
+    return (verb.endswith("ed") or verb in IRREGULAR_PAST) and before not in AUXILIARIES
 
 
 def premises(question: str, citations: list[Citation]) -> dict[int, str]:

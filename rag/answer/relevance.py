@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, YEAR, Token, acronyms,
+from rag.answer.claims import (IRREGULAR_PAST, MONTHS, ORDINAL_VALUE, PLACE_PREPOSITIONS, YEAR, Token, acronyms,
                                contains_word, entities, names, number_values, preposition_of, stopwords, term_found,
                                tokens)
 from rag.answer.sentences import sentence_texts
@@ -40,11 +40,6 @@ PEOPLE = {"people", "persons", "individuals", "attendees", "participants", "memb
 ARTICLES = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those"}
 GENERIC_VERBS = {"happen", "happened", "occur", "occurred", "say", "said", "do", "mean", "take", "get", "go", "be",
                  "held"}  # "When was the conference held?" "It took place in …"
-IRREGULAR_BASE = {"met": "meet", "became": "become", "told": "tell", "held": "hold", "led": "lead", "won": "win",
-                  "took": "take", "gave": "give", "made": "make", "sent": "send", "brought": "bring",
-                  "wrote": "write", "fought": "fight", "chose": "choose", "left": "leave", "found": "find",
-                  "began": "begin", "ran": "run", "knew": "know", "thought": "think", "lost": "lose",
-                  "died": "die", "sold": "sell", "bought": "buy", "built": "build", "kept": "keep", "fell": "fall"}
 ANSWER_SIMILARITY = 0.15  # below this an untyped ("what …") answer is about something else
 CODE_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)[a-z0-9]+\b")  # "debconf22", "x86": a name typed in lower case
 
@@ -212,7 +207,7 @@ def tells_new(kind: str, question: str, sentence: str) -> bool:
 
 
 def verb_base(word: str) -> str:
-    return IRREGULAR_BASE.get(word, word)
+    return IRREGULAR_PAST.get(word, word)
 
 
 def same_verb(a: str, b: str) -> bool:
@@ -236,12 +231,12 @@ def question_verb(toks: list[Token]) -> str | None:
             k = i + 1
             while k < len(toks) and (toks[k].lower in VERB_ADVERBS or toks[k].lower.endswith("ly")):
                 k += 1  # "Who first lit …", "Who originally wrote …"
-            if content(k) or (k < len(toks) and toks[k].lower in IRREGULAR_BASE):
+            if content(k) or (k < len(toks) and toks[k].lower in IRREGULAR_PAST):
                 return toks[k].lower
         if tok.lower in {"was", "were"} and i > 0 and toks[i - 1].lower in {"when", "where", "who"}:
             # "When was ubuntu forked from debian?": the participle after the subject.
             participle = next((toks[k].lower for k in range(i + 2, min(len(toks), i + 8))
-                               if not toks[k].capital and (toks[k].lower.endswith("ed") or toks[k].lower in IRREGULAR_BASE)),
+                               if not toks[k].capital and (toks[k].lower.endswith("ed") or toks[k].lower in IRREGULAR_PAST)),
                               None)
             if participle:
                 return participle
