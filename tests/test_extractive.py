@@ -82,6 +82,11 @@ def test_a_rewrite_that_asks_for_another_kind_of_thing_is_not_used():
     assert changes_what_is_asked("When did Bruce Perens become the leader?", "how old was he when he became leader?")
     assert not changes_what_is_asked("How old is the Secretary-General of the Libyan National Army General Command?",
                                      "How old is he?")
+    # a rewrite keeps the follow-up's question word ("what" and "which" ask alike)
+    assert changes_what_is_asked("Who led Debian from April 2002 until April 2003?", "what did he build?")
+    assert not changes_what_is_asked("What did Bdale Garbee build?", "what did he build?")
+    assert not changes_what_is_asked("Which architecture did Thiemo Seufer work on?", "what architecture did he work on?")
+    assert not changes_what_is_asked("Who was the project leader after Woody?", "ok and who came after him?")
     # a follow-up whose words ask nothing in particular may become any question
     assert not changes_what_is_asked("Who is the commander of US Africa Command and which branch is he from?",
                                      "Which branch of the military is he from?")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.citations import names_and_numbers
+from rag.answer.citations import NAME, NOT_NAMES, names_and_numbers, strip_citations
+from rag.answer.claims import MONTHS
 from rag.answer.relevance import question_type
 from rag.answer.sentences import WORD
 
@@ -44,10 +45,32 @@ def invented_names(rewrite: str, question: str, history: list[tuple[str, str]]) 
 
 def changes_what_is_asked(rewrite: str, question: str) -> bool:
     """The rewrite asks for another kind of thing than the follow-up: "how old was he when he became
-    leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age. Only a
-    follow-up whose own words say what it asks is held to it ("what about the second one?" is not)."""
+    leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age, and "what did
+    he build?" rewritten "Who led Debian from April 2002 until April 2003?" asks a person for a thing.
+    Only a follow-up whose own words say what it asks is held to it ("what about the second one?" is
+    not)."""
     asked = question_type(question)
-    return asked != "other" and question_type(rewrite) != asked
+    if asked != "other" and question_type(rewrite) != asked:
+        return True
+    word = question_word(question)
+    return bool(word) and not SAME_ASKING.get(word, {word}) & set(WORD.findall(rewrite.lower()))
+
+
+QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "which", "why", "how"}
+# "what architecture …?" and "which architecture …?" ask the same.
+SAME_ASKING = {"what": {"what", "which"}, "which": {"what", "which"}, "who": {"who", "whom"}, "whom": {"who", "whom"}}
+FILLERS = {"and", "ok", "okay", "so", "but", "then", "well", "also"}
+
+
+def question_word(question: str) -> str:
+    """The wh-word a follow-up opens on ("ok and who came after him?" -> "who"), or "" (a yes/no
+    question, "what about …", or none)."""
+    words = WORD.findall(question.lower())
+    while words and words[0] in FILLERS:
+        words = words[1:]
+    if not words or words[0] not in QUESTION_WORDS or words[1:2] == ["about"]:
+        return ""
+    return words[0]
 
 
 def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:
@@ -57,10 +80,26 @@ def heuristic_rewrite(question: str, history: list[tuple[str, str]]) -> str:
     if not history or not needs_rewrite(question):
         return question
     context = "; ".join(q.strip() for q in questions_leaned_on(history))
-    names = [n for n in sorted(names_and_numbers(history[-1][1])) if not n.isdigit()][:6]
+    names = answer_names(history[-1][1])
     if names:
         context += "; " + ", ".join(names)
     return f"{question.strip()} ({context})"
+
+
+def answer_names(answer: str, most: int = 6) -> list[str]:
+    """The names an answer mentions, as it writes them ("Bdale Garbee", "Security Unit"), in order,
+    once each; no months ("April 2002" names no one "he" could be)."""
+    found: dict[str, str] = {}
+    for m in NAME_RUN.finditer(strip_citations(answer)):
+        words = [w[:-2] if w.endswith(("’s", "'s")) else w for w in m.group(0).split()]
+        while words and (words[0] in NOT_NAMES or words[0].lower()[:3] in MONTHS):
+            words = words[1:]
+        if words and words[0].lower()[:3] not in MONTHS:
+            found.setdefault(" ".join(words).lower(), " ".join(words))
+    return list(found.values())[:most]
+
+
+NAME_RUN = re.compile(rf"{NAME.pattern}(?:\s+{NAME.pattern})*")
 
 
 def questions_leaned_on(history: list[tuple[str, str]], most: int = 3) -> list[str]:
