@@ -256,7 +256,7 @@ IRREGULAR_PAST = {
     "found": "find", "froze": "freeze", "gave": "give", "grew": "grow", "heard": "hear", "held": "hold",
     "kept": "keep", "knew": "know", "laid": "lay", "led": "lead", "left": "leave", "lost": "lose", "made": "make",
     "meant": "mean", "met": "meet", "overcame": "overcome", "paid": "pay", "ran": "run", "rode": "ride",
-    "rose": "rise", "sang": "sing", "saw": "see", "sent": "send", "shook": "shake", "sold": "sell",
+    "rose": "rise", "said": "say", "sang": "sing", "saw": "see", "sent": "send", "shook": "shake", "sold": "sell",
     "sought": "seek", "spent": "spend", "spoke": "speak", "stole": "steal", "stood": "stand", "struck": "strike",
     "swore": "swear", "taught": "teach", "thought": "think", "threw": "throw", "told": "tell", "took": "take",
     "understood": "understand", "undertook": "undertake", "went": "go", "withdrew": "withdraw", "won": "win",
