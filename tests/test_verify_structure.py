@@ -233,6 +233,21 @@ def test_the_question_grants_only_words_the_cited_passages_document_holds():
                   Embedder()).refused
 
 
+def test_a_did_question_is_answered_only_by_a_passage_using_its_verb():
+    demand = cite(1, "US officials demanded that General Khalifa Haftar limit the alliance ties that bind him to "
+                     "Moscow and expel Russian militants.")
+    # every word of the question is in the passage; whether he agreed is not
+    agreed = decide("Did he agree?", "Yes, Khalifa Haftar agreed to limit the alliance ties to Moscow [1].", [demand],
+                    Embedder())
+    assert agreed.refused and "agree" in agreed.reason
+    demanded = decide("Did US officials demand that Haftar expel Russian militants?",
+                      "Yes, US officials demanded that Haftar expel Russian militants [1].", [demand], Embedder())
+    assert not demanded.refused, demanded.reason
+    from rag.answer.relevance import asserted_verb
+    assert asserted_verb("did they meet in Benghazi?") == "meet" and asserted_verb("Did anything happen?") is None
+    assert asserted_verb("Was it the first time?") is None
+
+
 CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "
              "time the conference has been held in Africa, according to the U.S. Department of Defense.")
 

@@ -21,7 +21,7 @@ from rag.answer.claims import IRREGULAR_PAST, acronym_definitions, names, tokens
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question, premise, unmentioned_names
+from rag.answer.relevance import answers_question, asserted_verb, premise, unmentioned_names, uses_verb
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -65,6 +65,11 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     defined = acronym_definitions(passage_text)
     if not answers_question(question, [with_definitions(s.text, defined) for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
+    verb = asserted_verb(question)
+    if verb and not any(uses_verb(verb, passages[n]) for s in kept for n in s.citations):
+        # "Did Haftar agree to …?" "Yes, Haftar agreed to … [1]." over a passage that only says what
+        # he was asked: the words of the question are there, whether he agreed is not.
+        return refusal(f"the passages do not say whether … {verb}")
     kept = without_repeats(kept)
     return Decision(" ".join(s.text for s in kept), kept, False)
 

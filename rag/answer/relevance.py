@@ -156,6 +156,28 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
     return True
 
 
+DID_START = re.compile(r"^\W*(?:did|does|do)\b", re.I)
+PRONOUN_SUBJECT = re.compile(r"^(\W*(?:did|does|do)\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
+                             r"something|somebody|everyone|everything)\b", re.I)
+
+
+def asserted_verb(question: str) -> str | None:
+    """The verb a "did/does/do …?" question asks about ("Did he agree to …?" -> "agree"), when it says
+    something ("do", "happen" say nothing): an answer either way ("Yes, he agreed …") needs a
+    passage that uses it. None for other questions."""
+    asked = PARENTHESIS.sub(" ", question)
+    if not DID_START.match(asked):
+        return None
+    # a pronoun subject ("did he agree?") read like a name, which question_verb steps over
+    asked = PRONOUN_SUBJECT.sub(r"\1Someone", asked, count=1)
+    verb = question_verb(tokens(asked))
+    return verb if verb and verb not in GENERIC_VERBS else None
+
+
+def uses_verb(verb: str, text: str) -> bool:
+    return any(same_verb(verb, t.lower) for t in tokens(text))
+
+
 def premise(question: str, passages: list[str]) -> str:
     """The question's words that some shown passage holds too: what an answer may take from the
     question without its own passage repeating it. A word no passage holds ("bookworm" over passages
