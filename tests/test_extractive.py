@@ -87,6 +87,9 @@ def test_a_rewrite_that_asks_for_another_kind_of_thing_is_not_used():
     assert not changes_what_is_asked("What did Bdale Garbee build?", "what did he build?")
     assert not changes_what_is_asked("Which architecture did Thiemo Seufer work on?", "what architecture did he work on?")
     assert not changes_what_is_asked("Who was the project leader after Woody?", "ok and who came after him?")
+    # a yes/no follow-up stays a yes/no question
+    assert changes_what_is_asked("Who led Debian for a long time?", "did he lead it for long?")
+    assert not changes_what_is_asked("Did Ian Murdock lead Debian for long?", "did he lead it for long?")
     # a follow-up whose words ask nothing in particular may become any question
     assert not changes_what_is_asked("Who is the commander of US Africa Command and which branch is he from?",
                                      "Which branch of the military is he from?")

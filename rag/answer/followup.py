@@ -10,7 +10,7 @@ import re
 
 from rag.answer.citations import NAME, NOT_NAMES, names_and_numbers, strip_citations
 from rag.answer.claims import MONTHS
-from rag.answer.relevance import question_type
+from rag.answer.relevance import YES_NO_START, question_type
 from rag.answer.sentences import WORD
 
 # Words that make a question lean on the conversation ("Where did he meet them?").
@@ -46,14 +46,25 @@ def invented_names(rewrite: str, question: str, history: list[tuple[str, str]]) 
 def changes_what_is_asked(rewrite: str, question: str) -> bool:
     """The rewrite asks for another kind of thing than the follow-up: "how old was he when he became
     leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age, and "what did
-    he build?" rewritten "Who led Debian from April 2002 until April 2003?" asks a person for a thing.
+    he build?" rewritten "Who led Debian from April 2002 until April 2003?" asks a person for a thing;
+    a yes/no question stays one.
     Only a follow-up whose own words say what it asks is held to it ("what about the second one?" is
     not)."""
     asked = question_type(question)
     if asked != "other" and question_type(rewrite) != asked:
         return True
+    if yes_no(question) != yes_no(rewrite):
+        return True  # "did he lead it for long?" rewritten "Who led Debian for a long time?"
     word = question_word(question)
     return bool(word) and not SAME_ASKING.get(word, {word}) & set(WORD.findall(rewrite.lower()))
+
+
+def yes_no(question: str) -> bool:
+    """Does the question open on an auxiliary ("did he …", "ok, was it …"), asking yes or no?"""
+    words = WORD.findall(question.lower())
+    while words and words[0] in FILLERS:
+        words = words[1:]
+    return bool(words) and bool(YES_NO_START.match(" ".join(words)))
 
 
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "which", "why", "how"}
