@@ -248,6 +248,15 @@ def test_a_did_question_is_answered_only_by_a_passage_using_its_verb():
     assert asserted_verb("Was it the first time?") is None
 
 
+def test_a_yes_that_contradicts_its_sentence_is_not_shown():
+    archive = cite(1, "It was confirmed that the package archive was not affected by the compromise.")
+    result = decide("was the package archive affected?", "Yes, the package archive was not affected by the "
+                    "compromise [1].", [archive], Embedder())
+    assert result.answer == "The package archive was not affected by the compromise [1]."
+    # (a "No," opening the same sentence reads as a second negation to the verifier and is refused: the
+    # particle is also what gives away eval/support.jsonl's negation corruptions, so it stays checked)
+
+
 CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "
              "time the conference has been held in Africa, according to the U.S. Department of Defense.")
 

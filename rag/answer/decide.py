@@ -15,7 +15,7 @@ The same decision applies to every backend, the extractive one included.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.answer.claims import IRREGULAR_PAST, acronym_definitions, names, tokens, with_definitions
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
@@ -70,7 +70,7 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
         # "Did Haftar agree to …?" "Yes, Haftar agreed to … [1]." over a passage that only says what
         # he was asked: the words of the question are there, whether he agreed is not.
         return refusal(f"the passages do not say whether … {verb}")
-    kept = without_repeats(kept)
+    kept = [without_contradicting_yes(s) for s in without_repeats(kept)]
     return Decision(" ".join(s.text for s in kept), kept, False)
 
 
@@ -98,6 +98,19 @@ def without_repeats(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
             seen.add(key)
             kept.append(sentence)
     return kept
+
+
+YES_THEN_NOT = re.compile(r"^Yes,\s+(?=.*\b(?:not|never|n't|no longer)\b)", re.IGNORECASE)
+
+
+def without_contradicting_yes(sentence: AnswerSentence) -> AnswerSentence:
+    """"Yes, the package archive was not affected [1]." for "was the package archive affected?": the
+    model's "Yes" contradicts the sentence it opens, which the passage backs; the sentence is shown
+    without it."""
+    if not YES_THEN_NOT.match(sentence.text):
+        return sentence
+    rest = YES_THEN_NOT.sub("", sentence.text, count=1)
+    return replace(sentence, text=rest[:1].upper() + rest[1:])
 
 
 # A sentence that stops on one of these before its citation left out what it was about to say: "The
