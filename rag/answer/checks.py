@@ -204,9 +204,9 @@ AUXILIARIES = {"will", "would", "can", "could", "did", "does", "do", "to", "not"
 # The past tenses main_verb anchors roles on. Narrower than claims.IRREGULAR_PAST on purpose: with
 # that table "caught" became a main verb and swapped_roles read "08:00 CET" as a participant (replayed
 # over the stored eval drafts, a right sentence was dropped).
-IRREGULAR_PAST = {"met", "held", "said", "told", "took", "gave", "made", "sent", "led", "became", "began",
-                  "brought", "wrote", "saw", "won", "lost", "left", "kept", "put", "set", "found", "chose",
-                  "took", "drove", "paid", "sold", "bought", "taught", "thought", "fought", "built", "ran"}
+ROLE_ANCHOR_PAST = {"met", "held", "said", "told", "took", "gave", "made", "sent", "led", "became", "began",
+                    "brought", "wrote", "saw", "won", "lost", "left", "kept", "put", "set", "found", "chose",
+                    "took", "drove", "paid", "sold", "bought", "taught", "thought", "fought", "built", "ran"}
 # Verbs whose two participants can stand either way round ("A met B" = "A and B met").
 SYMMETRIC = ("meet", "met", "talk", "agree", "cooperat", "collaborat", "negotiat", "discuss", "signed",
              "held", "join", "compet", "clash", "fought", "war", "ally", "allie")
@@ -223,7 +223,7 @@ def main_verb(toks: list[Token], after: int) -> int | None:
         if tok.lower == "based" and toks[k - 1].capital:
             continue  # "a New York-based organisation": an adjective, not the verb
         previous = toks[k - 1].lower
-        if (tok.lower.endswith("ed") or tok.lower in IRREGULAR_PAST or previous in AUXILIARIES
+        if (tok.lower.endswith("ed") or tok.lower in ROLE_ANCHOR_PAST or previous in AUXILIARIES
                 or (tok.lower.endswith("s") and not tok.lower.endswith("ss") and previous.endswith("ly"))):
             return k
     return None

@@ -232,7 +232,7 @@ def with_definitions(sentence: str, defined: dict[str, str]) -> str:
     """'55,000,000 physical SLOC [1].' read as '… SLOC (source lines of code) [1].' by the question check:
     "how many lines of code" is answered in the passage's own abbreviation."""
     for acronym, words in defined.items():
-        sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", f"{acronym} ({words})", sentence)
+        sentence = bare_acronym(acronym).sub(f"{acronym} ({words})", sentence)
     return sentence
 
 
@@ -242,8 +242,13 @@ def spelled_out(sentence: str, defined: dict[str, str]) -> str:
     unit is "of"), not an abbreviation the passage only puts in brackets."""
     for acronym, words in defined.items():
         if words.lower() not in sentence.lower():
-            sentence = re.sub(rf"\b{re.escape(acronym)}\b(?!\s*\()", words, sentence)
+            sentence = bare_acronym(acronym).sub(words, sentence)
     return sentence
+
+
+def bare_acronym(acronym: str) -> re.Pattern:
+    """The acronym as a word, where no bracketed definition follows it already."""
+    return re.compile(rf"\b{re.escape(acronym)}\b(?!\s*\()")
 
 
 # Past tenses that are not "-ed" forms, with their base: "came out" answers "when did it come out?".

@@ -47,9 +47,8 @@ def changes_what_is_asked(rewrite: str, question: str) -> bool:
     """The rewrite asks for another kind of thing than the follow-up: "how old was he when he became
     leader?" rewritten "When did Bruce Perens become the leader?" asks a date for an age, and "what did
     he build?" rewritten "Who led Debian from April 2002 until April 2003?" asks a person for a thing;
-    a yes/no question stays one.
-    Only a follow-up whose own words say what it asks is held to it ("what about the second one?" is
-    not)."""
+    a yes/no question stays one. Only a follow-up whose own words say what it asks is held to it
+    ("what about the second one?" is not)."""
     asked = question_type(question)
     if asked != "other" and question_type(rewrite) != asked:
         return True
@@ -61,10 +60,15 @@ def changes_what_is_asked(rewrite: str, question: str) -> bool:
 
 def yes_no(question: str) -> bool:
     """Does the question open on an auxiliary ("did he …", "ok, was it …"), asking yes or no?"""
+    return bool(YES_NO_START.match(" ".join(opening_words(question))))
+
+
+def opening_words(question: str) -> list[str]:
+    """The question's words, lower-cased, from the first that is not a filler ("ok and who …" -> "who …")."""
     words = WORD.findall(question.lower())
     while words and words[0] in FILLERS:
         words = words[1:]
-    return bool(words) and bool(YES_NO_START.match(" ".join(words)))
+    return words
 
 
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "which", "why", "how"}
@@ -76,9 +80,7 @@ FILLERS = {"and", "ok", "okay", "so", "but", "then", "well", "also"}
 def question_word(question: str) -> str:
     """The wh-word a follow-up opens on ("ok and who came after him?" -> "who"), or "" (a yes/no
     question, "what about …", or none)."""
-    words = WORD.findall(question.lower())
-    while words and words[0] in FILLERS:
-        words = words[1:]
+    words = opening_words(question)
     if not words or words[0] not in QUESTION_WORDS or words[1:2] == ["about"]:
         return ""
     return words[0]
@@ -105,7 +107,7 @@ def answer_names(answer: str, most: int = 6) -> list[str]:
         words = [w[:-2] if w.endswith(("’s", "'s")) else w for w in m.group(0).split()]
         while words and (words[0] in NOT_NAMES or words[0].lower()[:3] in MONTHS):
             words = words[1:]
-        if words and words[0].lower()[:3] not in MONTHS:
+        if words:
             found.setdefault(" ".join(words).lower(), " ".join(words))
     return list(found.values())[:most]
 
