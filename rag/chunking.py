@@ -16,8 +16,13 @@ from rag.formats.structure import HEADING_SEPARATOR, Layout, heading_path
 HEADING_TOKEN_BUDGET = 48  # the heading path embedded with each chunk; 160 + 48 + 2 fits the 256 window
 # Part of every file's manifest record: a file chunked by another recipe is chunked again on the next
 # ingest (a changed RAG_CHUNK_SIZE, or a new version of this module), never mixed with today's chunks.
-CHUNKER_VERSION = "sections-tables-headingpath-1"
+CHUNKER_VERSION = "sections-tables-headingpath-bare-2"
 PARAGRAPH = re.compile(r"[^\n]+")
+# A passage with fewer words than this holds no answer: a heading whose section has no text before
+# its first subsection ("4.13. Important Events"), a one-row table ("| Chapter 3. Debian Releases |").
+# Alone it still ranked high (its words are its heading path's); it is joined to a neighbour instead.
+BARE_PASSAGE_WORDS = 8
+WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Chunk:
     end: int
     text: str
     embed_text: str  # what the model and BM25 see: the heading path ("Title › Section"), then the passage
+    path: tuple[str, ...] = ()  # the headings it is under, outermost first (not clipped, no title)
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,15 @@ class _Unit:
     start: int
     end: int
     tokens: int
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A chunk before its text is cut: offsets, word pieces, and the heading path it is embedded under."""
+    start: int
+    end: int
+    tokens: int
+    path: tuple[str, ...]
 
 
 def _punkt():
@@ -123,15 +138,27 @@ def _clipped_headings(title: str, paths: list[tuple[str, ...]]) -> dict[tuple[st
 
 def chunk_text(text: str, title: str, chunk_size: int, overlap: int, layout: Layout | None = None) -> list[Chunk]:
     """Chunks of `text`, each embedded under its heading path. With a layout's sections, no chunk
-    runs across a section start: a chunk ends before it and the next chunk starts at it, without
-    overlap. Without them (.txt) chunking is by size alone, under the title."""
-    layout = layout or Layout()
-    boundaries = layout.boundaries
+    runs across a section start (a chunk ends before it and the next chunk starts at it, without
+    overlap) unless what comes before it is too short to stand alone (joined_bare_sections).
+    Without them (.txt) chunking is by size alone, under the title."""
+    layout = joined_bare_sections(text, layout or Layout())
     headings = _clipped_headings(title, list({()} | {p for _, p in layout.sections}))
     # Word-piece counts add up across whitespace, so heading + passage + [CLS]/[SEP] stays in the window.
     budget = min(chunk_size, MODEL_WINDOW - SPECIAL_TOKENS - max(n for _, n in headings.values()))
-    units = _units(text, budget)
-    chunks: list[Chunk] = []
+    spans = _spans(_units(text, budget), layout, budget, overlap)
+    chunks = []
+    for span in spans:
+        passage, heading = text[span.start:span.end], headings[span.path][0]
+        chunks.append(Chunk(len(chunks), span.start, span.end, passage,
+                            f"{heading}\n{passage}" if heading else passage, span.path))
+    return chunks
+
+
+def _spans(units: list[_Unit], layout: Layout, budget: int, overlap: int) -> list[_Span]:
+    """Units packed into chunks of at most `budget` word pieces that do not run across a section or
+    table start, consecutive chunks of a section sharing up to `overlap` pieces of whole sentences."""
+    boundaries = layout.boundaries
+    spans: list[_Span] = []
     i = 0
     while i < len(units):
         j, tokens = i, 0
@@ -139,10 +166,7 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int, layout: Lay
         while j < len(units) and tokens + units[j].tokens <= budget and (j == i or units[j].start < limit):
             tokens += units[j].tokens
             j += 1
-        start, end = units[i].start, units[j - 1].end
-        passage = text[start:end]
-        heading = headings[layout.heading_at(start)][0]
-        chunks.append(Chunk(len(chunks), start, end, passage, f"{heading}\n{passage}" if heading else passage))
+        spans.append(_Span(units[i].start, units[j - 1].end, tokens, layout.heading_at(units[i].start)))
         if j >= len(units):
             break
         if units[j].start >= limit:  # a new section: it starts afresh, nothing carried over
@@ -154,7 +178,46 @@ def chunk_text(text: str, title: str, chunk_size: int, overlap: int, layout: Lay
             back -= 1
             carried += units[back].tokens
         i = back
-    return chunks
+    return spans
+
+
+def joined_bare_sections(text: str, layout: Layout) -> Layout:
+    """The layout with each bare region (fewer than BARE_PASSAGE_WORDS words between two chunk
+    boundaries) joined to a neighbour: to the next region when that is in its section or a subsection
+    of it (a heading before its first subsection: the region takes the deeper heading path, which
+    names both headings), or to the previous one when it is a short table closing its section. The
+    chunker then packs the joined region within the usual budget; a bare region with neither stays."""
+    marks = layout.boundaries
+    if not marks:
+        return layout
+    table_starts = {start for start, _ in layout.tables}
+    edges = ([0] if marks[0] > 0 else []) + marks + [len(text)]
+    regions: list[_Region] = []
+    for start, end in zip(edges, edges[1:]):
+        if end <= start:
+            continue
+        bare = len(WORD.findall(text, start, end)) < BARE_PASSAGE_WORDS
+        region = _Region(start, end, layout.heading_at(start), start in table_starts, bare)
+        before = regions[-1] if regions else None
+        if before and before.bare and region.path[:len(before.path)] == before.path:
+            # Headings over headings stay bare until text follows ("Chapter 2", "2.1. Lights", "2.1.1. …").
+            regions[-1] = _Region(before.start, end, region.path, before.table, region.bare)
+        elif before and region.table and region.bare and region.path == before.path:
+            regions[-1] = _Region(before.start, end, before.path, before.table, before.bare)
+        else:
+            regions.append(region)
+    return Layout(page_starts=layout.page_starts, sections=[(r.start, r.path) for r in regions],
+                  tables=[t for t in layout.tables if t[0] in {r.start for r in regions}])
+
+
+@dataclass(frozen=True)
+class _Region:
+    """Text between two chunk boundaries (section or table starts), and its heading path."""
+    start: int
+    end: int
+    path: tuple[str, ...]
+    table: bool  # starts with a table
+    bare: bool  # no text of its own beyond a few words (BARE_PASSAGE_WORDS)
 
 
 def _next_boundary(boundaries: list[int], offset: int) -> float:

@@ -162,7 +162,7 @@ def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
         texts=[c.text for c in chunks],
         embed_texts=[c.embed_text for c in chunks],
         metadatas=[base | {"start": c.start, "end": c.end, "chunk": c.index}
-                   | chunk_location(doc.layout, doc.title, c.start, c.end) for c in chunks],
+                   | chunk_location(doc.layout, doc.title, c.start, c.end, c.path) for c in chunks],
         recipe=chunking_recipe(settings.chunk_size, settings.chunk_overlap),
     )
 

@@ -111,3 +111,54 @@ def test_bm25_feedback_finds_a_passage_through_the_words_of_the_best_one(tmp_pat
     assert [h.source for h in plain] == ["heron.txt"]  # the only chunk with the word
     expanded = Retriever(settings.replace(bm25_feedback=1)).lexical("heron", 5)
     assert [h.source for h in expanded][:2] == ["heron.txt", "egret.txt"]  # through "reeds", "marsh", "shore"
+
+
+HISTORY = """<html><head><title>Chapter 2. Harbour history</title></head><body>
+<table><tr><td>Chapter 2. Harbour history</td></tr></table>
+<h1>Chapter 2. Harbour history</h1>
+<h2>2.1. Lights</h2>
+<h3>2.1.1. The north light</h3>
+<p>The north light was built in 1881 by the harbour board and was lit every night until 1975.</p>
+<h3>2.1.2. The south light</h3>
+<p>The south light stands on the breakwater. Its keepers rowed out each evening, and the lamp burned
+whale oil until the harbour board brought gas to the pier in 1902.</p>
+<table><tr><td>Lamp: gas</td></tr></table>
+<h2>2.2. Boats</h2>
+<p>Ferries to the islands left from the east quay twice a day in summer and once in winter.</p>
+</body></html>"""
+
+
+def _history_chunks(tmp_path):
+    path = tmp_path / "history.html"
+    path.write_text(HISTORY)
+    doc = load_document(path, MB)
+    return doc, chunk_text(doc.text, doc.title, 160, 32, doc.layout)
+
+
+def test_a_heading_with_no_text_of_its_own_is_chunked_with_its_first_subsection(tmp_path):
+    doc, chunks = _history_chunks(tmp_path)
+    # A page-header table and headings over no text ("2.1. Lights") were chunks of their own, which
+    # ranked high for their words and held no answer.
+    assert all(len(c.text.split()) >= 8 for c in chunks), [c.text for c in chunks]
+    north = next(c for c in chunks if "north light was built" in c.text)
+    assert north.text.startswith("| Chapter 2. Harbour history |") and "2.1. Lights" in north.text
+    assert north.embed_text.startswith("Chapter 2. Harbour history › 2.1. Lights › 2.1.1. The north light\n")
+    assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+
+
+def test_a_short_table_closing_its_section_stays_with_the_section(tmp_path):
+    _, chunks = _history_chunks(tmp_path)
+    south = next(c for c in chunks if "south light stands" in c.text)
+    assert "| Lamp: gas |" in south.text and south.path[-1] == "2.1.2. The south light"
+    boats = next(c for c in chunks if "Ferries" in c.text)
+    assert "Lamp" not in boats.text and boats.path[-1] == "2.2. Boats"
+
+
+def test_the_sources_panel_shows_the_heading_a_joined_chunk_is_embedded_under(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "history.html").write_text(HISTORY)
+    settings = make_settings(tmp_path, llm="extractive")
+    ingest(settings, show_progress=False)
+    [hit] = Retriever(settings).search("When was the north light built?", k=1, mode="hybrid")
+    assert "north light was built" in hit.text
+    assert hit.metadata["heading"] == "Chapter 2. Harbour history › 2.1. Lights › 2.1.1. The north light"

@@ -49,8 +49,9 @@ def heading_path(title: str, path: tuple[str, ...]) -> str:
     return HEADING_SEPARATOR.join(parts)
 
 
-def chunk_location(layout: Layout, title: str, start: int, end: int) -> dict:
-    """Chroma metadata for a chunk: its page(s), the offsets where they start, its heading path.
+def chunk_location(layout: Layout, title: str, start: int, end: int, path: tuple[str, ...]) -> dict:
+    """Chroma metadata for a chunk: its page(s), the offsets where they start, its heading path (`path`,
+    the chunker's: a bare heading joined to its subsection's text is under the subsection).
     Only keys that apply (Chroma stores no None), so a .txt chunk's metadata is unchanged."""
     meta: dict = {}
     if layout.page_starts:
@@ -60,7 +61,7 @@ def chunk_location(layout: Layout, title: str, start: int, end: int) -> dict:
             meta["page_end"] = last
         meta["page_starts"] = ",".join(f"{p}:{layout.page_starts[p - 1]}" for p in range(first, last + 1))
     if layout.sections:
-        meta["heading"] = heading_path(title, layout.heading_at(start))
+        meta["heading"] = heading_path(title, path)
     return meta
 
 
