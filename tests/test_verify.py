@@ -164,6 +164,9 @@ def test_verify_answer_embeds_once_per_answer():
      ["Debian will remain 100% free [2].", "The social contract lists Debian's promises [1]."], True),
     ("What did Ian Murdock die of?", ["Ian Murdock, the founder of the Debian Project, died in December 2015 [2]."], False),
     ("What did Ian Murdock die of?", ["Ian Murdock died of suicide in December 2015 [1]."], True),
+    # the local model's words for an unanswerable question (debian-history dh52): a date, not a cause
+    ("What did Ian Murdock die of?", ["Ian Murdock died of December 2015 [1]."], False),
+    ("What did he die from?", ["He died from a heart attack after the race in 2015 [1]."], True),
     ("When was Ubuntu forked from Debian?", ["During August 1995, between Debian 0.93 Release 5 and 6 [2]."], False),
     ("When was the article published?", ["The article was published on December 16, 2024 [1]."], True),
     ("What's the codename of Debian 13?", ["A Brief History of Debian, Chapter 2 [3]."], False),

@@ -319,6 +319,8 @@ def answers_part(question: str, answer_sentences: list[str], embed: Embed) -> bo
     plain = [s for s in map(sentence_text, answer_sentences) if s]
     if not plain or not question.strip():
         return False
+    if DIE_OF.search(question) and not any(map(names_cause_of_death, plain)):
+        return False  # "died in December 2015" (or the model's "died of December 2015") says when, not of what
     kind = question_type(question)
     if kind != "other":
         verb = question_verb(tokens(question))  # what the question asks, worked out once for all sentences
@@ -352,14 +354,18 @@ def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], t
             re.fullmatch(r"\d+", value) and 0 < int(value) <= MAX_AGE and re.fullmatch(r"\d+", toks[i].text)
             for value, i in number_values(toks))):
         return False  # a year ("January, 1998") or a version ("2.0") is not an age; "was 42" is
-    if DIE_OF.search(question) and not CAUSE_OF_DEATH.search(sentence):
-        return False  # "died in December 2015" says when, not of what
     if kind in {"time", "person"} and verb and verb not in GENERIC_VERBS:
         if not any(same_verb(verb, w) for w in words):
             return False
         asks_doer = kind == "person" and re.search(rf"\bwho\s+(?:\w+\s+)?{re.escape(verb)}\b", question, re.I)
         return not asks_doer or new_doer(question, verb, toks)  # "Who did X meet?" asks for the object
     return True
+
+
+def names_cause_of_death(sentence: str) -> bool:
+    """"died of cancer", "died after a long illness": a cause after the verb, not a time."""
+    found = CAUSE_OF_DEATH.search(sentence)
+    return bool(found) and not has_kind("time", tokens(sentence[found.end():])[:2])
 
 
 PASSIVE_AUXILIARIES = {"was", "were", "is", "are", "be", "been", "being"}
