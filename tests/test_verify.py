@@ -346,3 +346,32 @@ def test_a_count_of_titled_names_is_the_size_of_their_list(embed):
     three = verify_sentence("General Langley and General Brown met three Libyan generals in Gaborone, Botswana.",
                             [GABORONE], embed)
     assert any("number 3" in r for r in three.reasons), three.reasons
+
+
+SEE_ALSO = ("| http://www.squid-cache.org/ , a popular caching proxy, which is often used together with Privoxy . |\n"
+            "|---|\n| https://www.irif.fr/~jch/software/polipo/ , Polipo is a caching proxy with advanced features "
+            "like pipelining, multiplexing and caching of partial instances.")
+
+
+def test_what_a_sentence_calls_its_subject_the_passage_must_say_of_that_subject(embed):
+    # The local model's answer to "is privoxy a caching proxy?" (privoxy-faq's manual, a user's trial).
+    wrong = verify_sentence("Yes, Privoxy is a caching proxy [1].", [SEE_ALSO], embed)
+    assert not wrong.supported and any("polipo" in r for r in wrong.reasons), wrong
+    assert verify_sentence("Polipo is a caching proxy [1].", [SEE_ALSO], embed).supported
+    about = ("Privoxy, which was first based on the Internet Junkbuster, is a non-caching web proxy with "
+             "advanced filtering capabilities for enhancing privacy.")
+    assert verify_sentence("Privoxy is a non-caching web proxy [1].", [about], embed).supported
+
+
+def test_one_that_counts_nothing_is_no_number(embed):
+    # A user's trial on debian-faq: "from one Debian release to the next" was read as the number 1,
+    # which no passage held, and a right answer was refused.
+    passage = ('You can perform system wide upgrade to a newer release by changing contents of the '
+               '"/etc/apt/sources.list" file pointing to a new release and running the "apt update; apt '
+               'dist-upgrade" command.')
+    sentence = ('To upgrade from one Debian release to the next, you should change the contents of the '
+                '"/etc/apt/sources.list" file pointing to a new release and run the "apt update; apt dist-upgrade" '
+                'command [1].')
+    assert verify_sentence(sentence, [passage], embed, titles=["Chapter 2. Debian package management"]).supported
+    counted = verify_sentence("One new release was made [1].", ["Three new releases were made in 2009."], embed)
+    assert not counted.supported and any("1" in r for r in counted.reasons)

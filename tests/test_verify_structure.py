@@ -172,6 +172,20 @@ def test_a_sentence_that_stops_before_its_citation_is_dropped():
     assert result.refused
 
 
+def test_a_list_the_model_stopped_copying_before_its_last_item_is_kept_as_a_list():
+    from rag.answer.decide import list_cut_short, unfinished
+
+    cut = "The main configuration file is named config on GNU/Linux, Unix, BSD, and [1]."
+    assert list_cut_short(cut) == "The main configuration file is named config on GNU/Linux, Unix, BSD [1]."
+    assert unfinished("He met them in Benghazi and [1].") and list_cut_short("He met them in Benghazi and [1].") \
+        == "He met them in Benghazi and [1]."
+    # A user's trial on privoxy-faq's manual: the answer was refused; the passage holds the list.
+    passage = cite(2, "For the time being, the principle configuration files are: The main configuration file is "
+                      "named config on GNU/Linux, Unix, BSD, and config.txt on Windows. This is a required file.")
+    result = decide("where's the main config file on linux?", cut.replace("[1]", "[2]"), [passage], Embedder())
+    assert not result.refused and result.answer == "The main configuration file is named config on GNU/Linux, Unix, BSD [2]."
+
+
 def test_an_opening_he_is_checked_as_the_name_the_sentence_before_opens_on():
     from rag.answer.decide import opening_name, with_antecedent
 

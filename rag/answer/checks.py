@@ -1,7 +1,7 @@
 """The support checks of an answer sentence against the passage window it was aligned to (verify.py);
 each returns reasons, empty when the check passes: missing names and numbers, numbers that count
 something else, negation parity, opposites, swapped roles, verbs' objects, places and directions,
-bracketed labels."""
+bracketed labels, what a sentence says its subject is."""
 from __future__ import annotations
 
 import re
@@ -386,3 +386,49 @@ def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[
         if at and not any(same_word(obj, name) for name in after):
             reasons.append(f"'{stoks[k].text}' is not what '{tok.lower}' acts on in the passage")
     return reasons
+
+
+COPULA_CLAIM = re.compile(r"^(?:(?:yes|no),\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,3})\s+(?:is|was|are|were)"
+                          r"\s+(?:not\s+)?(?:(?:a|an|the)\s+)?(?P<predicate>[^,;:()]+?)\s*\.?$", re.I)
+PASSAGE_CLAUSE = re.compile(r"[^.!?|\n]+")
+PREDICATE_WORDS = 4  # a longer predicate is a description, checked by the other checks
+
+
+def copula_subject(sentence: str, passage: str) -> list[str]:
+    """"Privoxy is a caching proxy": what the sentence calls its subject, the passage must not say only
+    of others ("Polipo is a caching proxy", over a passage that names Privoxy elsewhere). Each clause
+    of the passage that holds the predicate's words is read up to them: a clause with the subject
+    supports the sentence; one with only other names says it of someone else."""
+    found = COPULA_CLAIM.match(sentence.strip())
+    if not found:
+        return []
+    subject = [t.lower for t in tokens(found.group("subject"))]
+    predicate = content_words(tokens(found.group("predicate")))
+    if not subject or subject[0] in stopwords() or not predicate or len(predicate) > PREDICATE_WORDS:
+        return []  # "It is …", "The project is …": no name to look for
+    others = []
+    for clause in PASSAGE_CLAUSE.findall(passage):
+        ctoks = tokens(clause)
+        at = _phrase_end(ctoks, predicate)
+        if at is None:
+            continue
+        before = ctoks[:at]
+        if any(same_word(subject[-1], t.lower) for t in before):
+            return []
+        others += [name for name, _ in entities(before) if not any(same_word(name, s) for s in subject)]
+    return [f"the passage says '{' '.join(predicate)}' of {others[0]}, not of {found.group('subject')}"] if others else []
+
+
+def _phrase_end(toks: list[Token], words: list[str]) -> int | None:
+    """Index of the first token of `words` found in order (each within 3 tokens of the last), or None."""
+    for start, tok in enumerate(toks):
+        if not same_word(words[0], tok.lower):
+            continue
+        k = start
+        for word in words[1:]:
+            k = next((j for j in range(k + 1, min(len(toks), k + 4)) if same_word(word, toks[j].lower)), None)
+            if k is None:
+                break
+        else:
+            return start
+    return None

@@ -87,6 +87,8 @@ def number_values(toks: list[Token]) -> list[tuple[str, int]]:
                 value *= SCALES[toks[i + 1].lower]
                 i += 1
             values.append((_canonical(value), start))
+        elif word == "one" and idiomatic_one(toks, i):
+            pass
         elif word in UNITS or word in TENS:
             value, i = _spelled_number(toks, i)
             values.append((_canonical(value), start))
@@ -97,6 +99,22 @@ def number_values(toks: list[Token]) -> list[tuple[str, int]]:
             values.append((f"{int(word[:-2])}st", start))
         i += 1
     return values
+
+
+ONE_BEFORE = {"no", "any", "every", "each", "some", "someone", "anyone"}
+ONE_SPAN = 5  # tokens between "one" and "to the next" in "from one Debian release to the next"
+
+
+def idiomatic_one(toks: list[Token], i: int) -> bool:
+    """"one" that counts nothing: "no one", "one another", "one after the other", "from one release to
+    the next" (the sentence and the passage may word it differently: "… to another")."""
+    if i > 0 and toks[i - 1].lower in ONE_BEFORE:
+        return True
+    after = [t.lower for t in toks[i + 1:i + 2 + ONE_SPAN]]
+    if after[:1] == ["another"] or after[:3] == ["after", "the", "other"]:
+        return True
+    return any(w in ("to", "after") and (after[k + 1:k + 2] == ["another"] or after[k + 1:k + 3] == ["the", "next"])
+               for k, w in enumerate(after))
 
 
 def _spelled_number(toks: list[Token], i: int) -> tuple[float, int]:

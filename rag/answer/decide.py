@@ -56,7 +56,8 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     runs = contiguous_runs(citations)
     embed = caching(embedder.texts)
     given = premises(question, citations)
-    sentences = [(text, cites) for text, cites in split_answer(answer) if not unfinished(text)]
+    sentences = [(text, cites) for text, cites in ((list_cut_short(t), c) for t, c in split_answer(answer))
+                 if not unfinished(text)]
     kept = [s for s in (supported_sentence(text, cites, passages, embed, runs, titles, given,
                                            opening_name(sentences[i - 1][0]) if i else "")
                         for i, (text, cites) in enumerate(sentences)) if s is not None]
@@ -128,6 +129,17 @@ def unfinished(sentence: str) -> bool:
     if not words or words[-1] not in UNFINISHED_ENDINGS:
         return False
     return not stranded_preposition(words)
+
+
+# "… named config on GNU/Linux, Unix, BSD, and [1]." (the model stopped copying mid-list)
+CUT_LIST = re.compile(r",\s*(?:and|or)(?=(?:\s*\[\d{1,3}\])*\s*[.!?]?\s*$)", re.I)
+
+
+def list_cut_short(sentence: str) -> str:
+    """A sentence ending in ", and" or ", or" before its marks, the list's last item missing, as the
+    list it still is: "… on GNU/Linux, Unix, BSD [1]." Whether the passage says that is checked as
+    for any sentence; without the comma ("… with Benghazi and [1].") it stays unfinished."""
+    return CUT_LIST.sub("", sentence, count=1)
 
 
 def stranded_preposition(words: list[str]) -> bool:

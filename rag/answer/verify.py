@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.answer.checks import (bound_labels, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
+from rag.answer.checks import (bound_labels, copula_subject, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
                                place_roles, swapped_roles, verb_objects)
 from rag.answer.claims import (CITE, MONTHS, YEAR, Token, acronym_definitions, contains_word, content_words, key_terms,
                                names, spelled_out, term_found, tokens)
@@ -228,7 +228,7 @@ def verify_text(plain: str, passages: list[str], embed: Embed, titles: Sequence[
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
                + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks)
-               + swapped_roles(plain, stoks, window, wtoks))
+               + swapped_roles(plain, stoks, window, wtoks) + copula_subject(plain, passages[owner]))
     dateline = tokens(PUBLICATION_WORDS) if is_dateline(window) else []
     score = soft_score(float(sims[k]), stoks, wtoks + context[k] + dateline)
     if score < SUPPORT_THRESHOLD:
