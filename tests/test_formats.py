@@ -21,6 +21,31 @@ def test_html_nested_sections_and_a_table(tmp_path: Path):
     assert "| Buoy | Colour |\n|---|---|\n| B1 | red |" in doc.text  # rows and columns, not words run together
 
 
+def test_html_navigation_is_not_text(tmp_path: Path):
+    # As DocBook, Sphinx and most site generators write every page: a header bar (a table), a table of
+    # contents, a sidebar; only the page's own content is text to cite.
+    page = tmp_path / "history.html"
+    page.write_text(
+        '<html><head><title>Chapter 4. History</title></head><body>'
+        '<div class="navheader"><table><tr><th>Chapter 4. History</th></tr>'
+        '<tr><td><a href="ch3.html">Prev</a></td><td><a href="ch5.html">Next</a></td></tr></table></div>'
+        '<div class="chapter"><h1>Chapter 4. History</h1>'
+        '<div class="toc"><p><b>Table of Contents</b></p><dl><dt>4.1. The founding</dt>'
+        '<dt>4.2. December 2015: the founder died</dt></dl></div>'
+        '<h2>4.1. The founding</h2><p>The harbour society was founded in 1881 by the ferry keepers.</p>'
+        '<nav><ul><li>Home</li><li>Search the site</li></ul></nav>'
+        '<div role="navigation">Previous chapter</div>'
+        '<table><tr><th>Year</th><th>Members</th></tr><tr><td>1881</td><td>12</td></tr></table>'
+        '</div><div class="navfooter"><table><tr><td>Up</td><td>Home</td></tr></table></div></body></html>')
+    doc = load_document(page, LIMIT)
+    for navigation in ("Prev", "Next", "Table of Contents", "December 2015", "Search the site", "Previous chapter",
+                       "Up"):
+        assert navigation not in doc.text, navigation
+    assert doc.text.startswith("Chapter 4. History\n4.1. The founding\nThe harbour society was founded in 1881")
+    assert "| Year | Members |" in doc.text  # the page's own table stays
+    assert doc.layout.heading_at(doc.text.index("The harbour society")) == ("Chapter 4. History", "4.1. The founding")
+
+
 def test_docx_headings_and_a_table(tmp_path: Path):
     import docx
 

@@ -361,6 +361,13 @@ def test_what_a_sentence_calls_its_subject_the_passage_must_say_of_that_subject(
     about = ("Privoxy, which was first based on the Internet Junkbuster, is a non-caching web proxy with "
              "advanced filtering capabilities for enhancing privacy.")
     assert verify_sentence("Privoxy is a non-caching web proxy [1].", [about], embed).supported
+    # Not a predicate noun, and the passage says "he": nothing said of someone else (debian-history dh44).
+    studies = ("He led the Debian Project from its inception in 1993 to 1996, wrote the Debian manifesto in January "
+               "1994 and nurtured the fledgling project throughout his studies at Purdue University.")
+    assert verify_sentence("Ian Murdock was at Purdue University [1].", [studies], embed,
+                           titles=["Dedicated to Ian Murdock"]).supported
+    assert verify_sentence("Ian Murdock was the leader of the Debian Project [1].", [studies], embed,
+                           titles=["Dedicated to Ian Murdock"]).supported
 
 
 def test_one_that_counts_nothing_is_no_number(embed):

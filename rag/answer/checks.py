@@ -388,8 +388,10 @@ def verb_objects(sentence: str, stoks: list[Token], wtoks: list[Token]) -> list[
     return reasons
 
 
+# "<Name> is a/an/the <noun phrase>": a predicate noun, not a place or state ("was at Purdue University").
 COPULA_CLAIM = re.compile(r"^(?:(?:yes|no),\s+)?(?P<subject>[A-Z][\w.+-]*(?:\s+[A-Z][\w.+-]*){0,3})\s+(?:is|was|are|were)"
-                          r"\s+(?:not\s+)?(?:(?:a|an|the)\s+)?(?P<predicate>[^,;:()]+?)\s*\.?$", re.I)
+                          r"\s+(?:not\s+)?(?:a|an|the)\s+(?P<predicate>[^,;:()]+?)\s*\.?$", re.I)
+PRONOUNS = {"he", "she", "it", "they", "his", "her", "its", "their", "this", "which", "who"}
 PASSAGE_CLAUSE = re.compile(r"[^.!?|\n]+")
 PREDICATE_WORDS = 4  # a longer predicate is a description, checked by the other checks
 
@@ -413,8 +415,8 @@ def copula_subject(sentence: str, passage: str) -> list[str]:
         if at is None:
             continue
         before = ctoks[:at]
-        if any(same_word(subject[-1], t.lower) for t in before):
-            return []
+        if any(same_word(subject[-1], t.lower) for t in before) or any(t.lower in PRONOUNS for t in before):
+            return []  # said of the subject, or of someone the passage only calls "he" or "it"
         others += [name for name, _ in entities(before) if not any(same_word(name, s) for s in subject)]
     return [f"the passage says '{' '.join(predicate)}' of {others[0]}, not of {found.group('subject')}"] if others else []
 

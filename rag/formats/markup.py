@@ -22,6 +22,19 @@ class HtmlError(Exception):
     pass
 
 
+# Navigation a documentation generator puts on every page: DocBook's header and footer bars and
+# tables of contents, Sphinx's sidebar and related-pages bar, breadcrumbs, <nav>. Their words are
+# the headings of other sections ("4.13.17. December 2015: Ian Murdock died"), so as passages they
+# ranked for questions they cannot answer.
+NAVIGATION_CLASSES = {"navheader", "navfooter", "toc", "sphinxsidebar", "related", "breadcrumb", "breadcrumbs"}
+
+
+def is_navigation(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    values = dict(attrs)
+    classes = set((values.get("class") or "").lower().split())
+    return tag == "nav" or (values.get("role") or "").lower() == "navigation" or bool(classes & NAVIGATION_CLASSES)
+
+
 class _TextExtractor(HTMLParser):
     SKIP = {"script", "style", "noscript", "template", "head"}
     BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre"}
@@ -32,9 +45,14 @@ class _TextExtractor(HTMLParser):
         self.title_parts: list[str] = []
         self._stack: list[str] = []
         self._tables: list[list[list[str]]] = []  # rows of cells of the tables being read (nested: a stack)
+        self._navigation_depth: int | None = None  # stack depth of the navigation element being skipped
 
     def handle_starttag(self, tag: str, attrs) -> None:
         self._stack.append(tag)
+        if self._navigation_depth is None and is_navigation(tag, attrs):
+            self._navigation_depth = len(self._stack)
+        if self._navigation_depth is not None:
+            return
         if tag == "table":
             self._tables.append([])
         elif self._tables and tag == "tr":
@@ -52,6 +70,10 @@ class _TextExtractor(HTMLParser):
         if tag in self._stack:
             while self._stack and self._stack.pop() != tag:
                 pass
+        if self._navigation_depth is not None:
+            if len(self._stack) < self._navigation_depth:
+                self._navigation_depth = None  # the navigation element closed
+            return
         if tag == "table" and self._tables:
             table = markdown_table(self._tables.pop())
             self._emit(f"\n{table}\n" if not self._tables else table)
@@ -61,13 +83,13 @@ class _TextExtractor(HTMLParser):
             self._emit("\n")
 
     def handle_startendtag(self, tag: str, attrs) -> None:
-        if tag == "br":
+        if tag == "br" and self._navigation_depth is None:
             self._emit(" " if self._tables else "\n")
 
     def handle_data(self, data: str) -> None:
         if "title" in self._stack:
             self.title_parts.append(data)
-        elif not self.SKIP.intersection(self._stack):
+        elif self._navigation_depth is None and not self.SKIP.intersection(self._stack):
             self._emit(data.replace(MARK_OPEN, " ").replace(MARK_CLOSE, " "))
 
     def _emit(self, text: str) -> None:
@@ -81,7 +103,7 @@ class _TextExtractor(HTMLParser):
 
 
 def html_structure(html: str) -> tuple[str, str | None, list[tuple[int, int, str]]]:
-    """Visible text of an HTML page (scripts and styles dropped, tables as Markdown), its <title>,
+    """Visible text of an HTML page (scripts, styles and navigation dropped, tables as Markdown), its <title>,
     and its headings as (offset in the text, level, heading text)."""
     parser = _TextExtractor()
     try:
