@@ -44,10 +44,9 @@ class _Unit:
 
 @dataclass(frozen=True)
 class _Span:
-    """A chunk before its text is cut: offsets, word pieces, and the heading path it is embedded under."""
+    """A chunk before its text is cut: offsets and the heading path it is embedded under."""
     start: int
     end: int
-    tokens: int
     path: tuple[str, ...]
 
 
@@ -166,7 +165,7 @@ def _spans(units: list[_Unit], layout: Layout, budget: int, overlap: int) -> lis
         while j < len(units) and tokens + units[j].tokens <= budget and (j == i or units[j].start < limit):
             tokens += units[j].tokens
             j += 1
-        spans.append(_Span(units[i].start, units[j - 1].end, tokens, layout.heading_at(units[i].start)))
+        spans.append(_Span(units[i].start, units[j - 1].end, layout.heading_at(units[i].start)))
         if j >= len(units):
             break
         if units[j].start >= limit:  # a new section: it starts afresh, nothing carried over
@@ -206,8 +205,9 @@ def joined_bare_sections(text: str, layout: Layout) -> Layout:
             regions[-1] = _Region(before.start, end, before.path, before.table, before.bare)
         else:
             regions.append(region)
+    starts = {r.start for r in regions}
     return Layout(page_starts=layout.page_starts, sections=[(r.start, r.path) for r in regions],
-                  tables=[t for t in layout.tables if t[0] in {r.start for r in regions}])
+                  tables=[t for t in layout.tables if t[0] in starts])
 
 
 @dataclass(frozen=True)

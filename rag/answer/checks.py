@@ -411,7 +411,7 @@ def copula_subject(sentence: str, passage: str) -> list[str]:
     others = []
     for clause in PASSAGE_CLAUSE.findall(passage):
         ctoks = tokens(clause)
-        at = _phrase_end(ctoks, predicate)
+        at = _phrase_start(ctoks, predicate)
         if at is None:
             continue
         before = ctoks[:at]
@@ -421,7 +421,7 @@ def copula_subject(sentence: str, passage: str) -> list[str]:
     return [f"the passage says '{' '.join(predicate)}' of {others[0]}, not of {found.group('subject')}"] if others else []
 
 
-def _phrase_end(toks: list[Token], words: list[str]) -> int | None:
+def _phrase_start(toks: list[Token], words: list[str]) -> int | None:
     """Index of the first token of `words` found in order (each within 3 tokens of the last), or None."""
     for start, tok in enumerate(toks):
         if not same_word(words[0], tok.lower):

@@ -27,8 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.answer.checks import (bound_labels, copula_subject, missing_terms, negation_mismatch, number_subjects, of_roles, opposites,
-                               place_roles, swapped_roles, verb_objects)
+from rag.answer.checks import (bound_labels, copula_subject, missing_terms, negation_mismatch, number_subjects,
+                               of_roles, opposites, place_roles, swapped_roles, verb_objects)
 from rag.answer.claims import (CITE, MONTHS, YEAR, Token, acronym_definitions, contains_word, content_words, key_terms,
                                names, spelled_out, term_found, tokens)
 from rag.answer.sentences import LABEL_WORDS, sentence_texts
