@@ -309,6 +309,20 @@ def test_met_in_a_city_is_not_a_chief_of_that_city(embed):
                            [GABORONE], embed).supported
 
 
+def test_a_place_the_passage_uses_as_a_modifier_of_the_same_noun_is_that_place(embed):
+    # A user's trial on debian-faq: "how many packages are in debian?" was refused, "in Debian" read as a
+    # place the passage never made Debian; "the Debian package management system" says it.
+    passage = ("The Debian package management system, when used properly, offers the user to install consistent "
+               "sets of binary packages to the system from the archive. Currently, there are 68980 packages "
+               "available for the amd64 architecture.")
+    assert verify_sentence("68980 packages are in Debian [1].", [passage], embed).supported
+    assert verify_sentence("The talks in Benghazi ended on Monday [1].", ["The Benghazi talks ended on Monday."],
+                           embed).supported
+    # The name modifying some other noun places nothing the sentence says: still caught.
+    verdict = verify_sentence("The talks were held in Benghazi [1].", ["The Benghazi delegation held talks."], embed)
+    assert any("'benghazi' is a place" in r for r in verdict.reasons), verdict.reasons
+
+
 def test_the_name_a_verb_acts_on_must_be_what_it_acts_on_in_the_passage(embed):
     passage = ("The sources confirmed that Western capitals are trying to push the Libyan factions into a new war, "
                "and the Turks refuse to enter into a confrontation with the Russians and Egyptians.")
@@ -382,3 +396,15 @@ def test_one_that_counts_nothing_is_no_number(embed):
     assert verify_sentence(sentence, [passage], embed, titles=["Chapter 2. Debian package management"]).supported
     counted = verify_sentence("One new release was made [1].", ["Three new releases were made in 2009."], embed)
     assert not counted.supported and any("1" in r for r in counted.reasons)
+
+
+def test_a_no_answering_a_yes_no_question_is_not_a_second_negation(embed):
+    passage = "The attackers gained access to two servers. The package archive was not affected by the compromise."
+    assert verify_sentence("No, the package archive was not affected [1].", [passage], embed).supported
+    wrong = verify_sentence("Yes, the package archive was affected [1].", [passage], embed)
+    assert not wrong.supported and "negation in the passage only" in wrong.reasons
+    # Alone, the "No" is what the sentence denies (eval/support.jsonl sp071).
+    first = "This is the first time the conference has been held in Africa."
+    assert not verify_sentence("No, the conference had been held in Africa before [1].", [first], embed).supported
+    # "No one" is still a negation.
+    assert not verify_sentence("No one gained access to two servers [1].", [passage], embed).supported

@@ -157,9 +157,17 @@ def negation_scopes(toks: list[Token]) -> list[set[str]]:
     return scopes
 
 
-def negation_mismatch(stoks: list[Token], wtoks: list[Token]) -> list[str]:
+# "No, the archive was not affected": the answer to a yes/no question that the sentence's own "not"
+# repeats, not a second negation. Alone ("No, the conference had been held there before"), it is the
+# sentence's negation and counts.
+ANSWER_NO = re.compile(r"^no,\s", re.IGNORECASE)
+
+
+def negation_mismatch(stoks: list[Token], wtoks: list[Token], sentence: str = "") -> list[str]:
     """Negations in the sentence against those in the window that bear on what the sentence says
     (what they negate is in the sentence): "not to travel" matters to a sentence about travel only."""
+    if ANSWER_NO.match(sentence) and len(negation_scopes(stoks[1:])) > 0:
+        stoks = stoks[1:]
     sentence_words = {stem(w) for w in content_words(stoks)}
     window_negations = sum(1 for scope in negation_scopes(wtoks) if scope & sentence_words)
     sentence_negations = len(negation_scopes(stoks))
@@ -293,7 +301,7 @@ def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
         if said not in PLACE_MARKERS:
             continue
         seen = [prep for w, prep in window_runs if same_word(key, w)]
-        if not seen:
+        if not seen or modifies_sentence_noun(key, stoks, wtoks):
             continue
         # "of" places a name for "from" ("a character from Toy Story": "the characters of Toy Story"),
         # not for "in"/"at" ("met in Benghazi" is not "the chiefs of staff of Benghazi")
@@ -303,6 +311,19 @@ def place_roles(stoks: list[Token], wtoks: list[Token]) -> list[str]:
         elif said in DIRECTIONS and all(DIRECTIONS.get(prep, DIRECTIONS[said]) != DIRECTIONS[said] for prep in seen):
             reasons.append(f"'{key}' is the {DIRECTIONS[said]} in the sentence but not in the passage")
     return reasons
+
+
+def modifies_sentence_noun(key: str, stoks: list[Token], wtoks: list[Token]) -> bool:
+    """The window names the place as a modifier of one of the sentence's nouns: "the Debian package
+    management system" backs "packages in Debian", as "the Benghazi talks" backs "talks in Benghazi"."""
+    sentence_words = set(content_words(stoks)) - {key}
+    for w, i in entities(wtoks):
+        if not same_word(key, w):
+            continue
+        after = i + sum(1 for _ in names_run(wtoks, i))
+        if after < len(wtoks) and not wtoks[after].capital and contains_word(wtoks[after].lower, sentence_words):
+            return True
+    return False
 
 
 LABELLED = re.compile(r"([A-Z][\w-]+(?:\s+[A-Z][\w-]+)*)\s*\(([^()]{1,40})\)")

@@ -227,7 +227,7 @@ def verify_text(plain: str, passages: list[str], embed: Embed, titles: Sequence[
     wtoks = tokens(window)
     reasons = (missing_terms(stoks, wtoks, passages[owner], context[k] + tokens(premise)) + number_subjects(stoks, wtoks)
                + place_roles(stoks, wtoks) + of_roles(plain, window) + bound_labels(plain, window)
-               + negation_mismatch(stoks, wtoks) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks)
+               + negation_mismatch(stoks, wtoks, plain) + opposites(stoks, wtoks) + verb_objects(plain, stoks, wtoks)
                + swapped_roles(plain, stoks, window, wtoks) + copula_subject(plain, passages[owner]))
     dateline = tokens(PUBLICATION_WORDS) if is_dateline(window) else []
     score = soft_score(float(sims[k]), stoks, wtoks + context[k] + dateline)
