@@ -132,6 +132,8 @@ def top_positive(lexical: np.ndarray, n: int = CANDIDATES) -> np.ndarray:
 def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str, n: int = CANDIDATES,
            missing_bm25: str = "exact") -> list[int]:
     """alpha * dense + (1 - alpha) * bm25 over the union of both candidate lists."""
+    if norm == "theoretical" and missing_bm25 == "exact":  # what retrieval does
+        return candidates_by(dense, lexical, fused_scores(dense, lexical, alpha), n)
     dense_rows, lexical_rows = top(dense, n), top_positive(lexical, n)
     pool = np.union1d(dense_rows, lexical_rows)
     d, s = dense[pool].astype(np.float64), lexical[pool].astype(np.float64)
@@ -143,9 +145,8 @@ def convex(dense: np.ndarray, lexical: np.ndarray, alpha: float, norm: str, n: i
             s = np.clip((s - low_s) / max(high_s - low_s, 1e-9), 0, None)
     else:  # theoretical: cosine as it is, BM25 over the question's best score
         high = lexical[lexical_rows].max() if len(lexical_rows) else 1.0
-        if missing_bm25 != "exact":
-            outside = ~np.isin(pool, lexical_rows)
-            s[outside] = 0.0 if missing_bm25 == "zero" else (lexical[lexical_rows].min() if len(lexical_rows) else 0.0)
+        outside = ~np.isin(pool, lexical_rows)
+        s[outside] = 0.0 if missing_bm25 == "zero" else (lexical[lexical_rows].min() if len(lexical_rows) else 0.0)
         s = s / max(high, 1e-9)
     fused = alpha * d + (1 - alpha) * s
     return [int(pool[i]) for i in np.argsort(-fused, kind="stable")]
