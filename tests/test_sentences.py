@@ -51,6 +51,11 @@ def test_names_the_passages_never_mention():
     assert unmentioned_names("How long is a DPL term?", [PASSAGE]) == []  # spelled out in the passage
     assert unmentioned_names("Who was DPL in 1999?", ["The leader in 1999 was Wichert Akkerman."]) == []  # jargon
     assert unmentioned_names("Tell me when DebConf11 was", [PASSAGE]) == []  # a capitalised first word is no name
+    # nor is a quoted message's first word, unless the corpus writes it only as a name
+    log = "Privoxy logs a warning when resolving the hostname fails on misconfigured systems."
+    assert unmentioned_names('My logs show many "Unable to get my own hostname" lines. Why?', [log]) == []
+    assert unmentioned_names('What does "Bookworm" mean?', [log], frozenset({"bookworm"})) == ["bookworm"]
+    assert unmentioned_names("Where are the URLs listed?", ["Each URL is listed in the actions file."]) == []
 
     # whose words a question asks for is looked for like a name: the passages must have that speaker
     sources = "The sources confirmed that the Turks refuse a new proxy war with the Russians and Egyptians."

@@ -172,6 +172,13 @@ def test_verify_answer_embeds_once_per_answer():
     ("What's the codename of Debian 13?", ["A Brief History of Debian, Chapter 2 [3]."], False),
     ("What is the annual budget of US Africa Command?",
      ["General Michael Langley is the commander of the US Africa Command [2]."], False),
+    # The question word that opens the question decides, not a "when" inside it (privoxy-faq, a
+    # right answer refused as no time).
+    ("Why are binary files corrupted when Privoxy is used?",
+     ["Binary files are corrupted because an overly aggressive filter misreads the content type [1]."], True),
+    ("Who was the project leader when wheezy came out?",
+     ["Lucas Nussbaum was the project leader when wheezy came out [1]."], True),
+    ("The guy who built the first server - when was he DPL?", ["Bdale Garbee built the first server [1]."], False),
 ])
 def test_answers_question(embed, question, answer, expected):
     assert answers_question(question, answer, embed) is expected
@@ -408,3 +415,14 @@ def test_a_no_answering_a_yes_no_question_is_not_a_second_negation(embed):
     assert not verify_sentence("No, the conference had been held in Africa before [1].", [first], embed).supported
     # "No one" is still a negation.
     assert not verify_sentence("No one gained access to two servers [1].", [passage], embed).supported
+
+
+def test_an_address_or_version_counts_nothing(embed):
+    # privoxy-faq: "127.0.0.1 (or localhost)" was read as 127.0.0.1 counting localhost.
+    passage = ("If you set up the Privoxy to run on the computer you browse from, the proxy will be on 127.0.0.1\n"
+               "(sometimes referred to as \"localhost\", which is the special name used by every computer on the "
+               "Internet to refer to itself) and the port will be 8118.")
+    assert verify_sentence("The proxy address of Privoxy is 127.0.0.1 (or localhost), and the port is 8118 [1].",
+                           [passage], embed).supported
+    wrong = verify_sentence("The proxy address of Privoxy is 127.0.0.2 [1].", [passage], embed)
+    assert not wrong.supported and any("127.0.0.2" in r for r in wrong.reasons)

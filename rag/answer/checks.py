@@ -97,6 +97,9 @@ def opening_participle(tok: Token) -> bool:
     return tok.lower.endswith("ing") and len(tok.lower) > 5
 
 
+IDENTIFIER_NUMBER = re.compile(r"\d+(?:[.,]\d+){2,}")  # an address or version, kept as written by number_values
+
+
 def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
     """A number must count the same thing: the content word right after it in the sentence ("53
     countries") must sit near the same number in the window."""
@@ -104,8 +107,8 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
     window_numbers = number_values(wtoks)
     reasons = []
     for value, i in number_values(stoks):
-        if re.fullmatch(r"(19|20)\d\d", value):
-            continue  # a year dates something; it counts nothing
+        if re.fullmatch(r"(19|20)\d\d", value) or IDENTIFIER_NUMBER.fullmatch(value):
+            continue  # a year dates something, "127.0.0.1" or "3.0.5" names something; neither counts
         following = [t for t in stoks[i + 1:i + 3] if t.lower not in stop and t.lower not in SCALES]
         if not following or following[0].lower[0].isdigit():
             continue
