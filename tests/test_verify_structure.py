@@ -262,13 +262,33 @@ def test_a_did_question_is_answered_only_by_a_passage_using_its_verb():
     assert asserted_verb("Was it the first time?") is None
 
 
+def test_a_can_question_is_answered_only_by_a_passage_using_its_verb():
+    # privoxy-faq, the local model: "Yes, Privoxy can act as a caching proxy" over a passage on chaining it
+    # with one (the FAQ's answer is no).
+    forwarding = cite(1, "Forwarding can be used to chain Privoxy with a caching proxy to speed up browsing.")
+    wrong = decide('Can Privoxy act as a "caching" proxy to speed up web browsing?',
+                   'Yes, Privoxy can act as a "caching" proxy to speed up web browsing [1].', [forwarding], Embedder())
+    assert wrong.refused and "act" in wrong.reason
+    server = cite(1, 'Yes, Privoxy runs as a server already, and can easily be configured to "serve" more than one client.')
+    right = decide("Can Privoxy run as a server on a network?", "Yes, Privoxy runs as a server already [1].", [server],
+                   Embedder())
+    assert not right.refused, right.reason  # "run" is used as "runs"
+    from rag.answer.relevance import asserted_verb, same_verb
+    assert asserted_verb("Can I temporarily disable Privoxy?") == "disable"
+    assert asserted_verb("Could you tell me whether to install stable?") is None  # a request, not a claim
+    assert same_verb("use", "using") and same_verb("run", "running") and not same_verb("run", "rung")
+
+
 def test_a_yes_that_contradicts_its_sentence_is_not_shown():
     archive = cite(1, "It was confirmed that the package archive was not affected by the compromise.")
     result = decide("was the package archive affected?", "Yes, the package archive was not affected by the "
                     "compromise [1].", [archive], Embedder())
     assert result.answer == "The package archive was not affected by the compromise [1]."
-    # (a "No," opening the same sentence reads as a second negation to the verifier and is refused: the
-    # particle is also what gives away eval/support.jsonl's negation corruptions, so it stays checked)
+    # a "No," that the sentence's own "not" repeats is no second negation (alone it still counts: it is
+    # what gives away some of eval/support.jsonl's negation corruptions)
+    no = decide("was the package archive affected?", "No, the package archive was not affected by the "
+                "compromise [1].", [archive], Embedder())
+    assert not no.refused, no.reason
 
 
 CO_HOSTED = ("This is the first year the U.S. has co-hosted the conference with an African country and the first "

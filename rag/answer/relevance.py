@@ -171,21 +171,28 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
     return True
 
 
-DID_START = re.compile(r"^\W*(?:did|does|do)\b", re.I)
-PRONOUN_SUBJECT = re.compile(r"^(\W*(?:did|does|do)\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
+# "Did/Does/Do …?" and the modal ones ("Can Privoxy act as a caching proxy?") assert their verb.
+ASSERTING_AUXILIARIES = {"did", "does", "do", "can", "could", "will", "would", "should", "may", "might", "must"}
+DID_START = re.compile(rf"^\W*(?:{'|'.join(sorted(ASSERTING_AUXILIARIES))})\b", re.I)
+PRONOUN_SUBJECT = re.compile(rf"^(\W*(?:{'|'.join(sorted(ASSERTING_AUXILIARIES))})\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
                              r"something|somebody|everyone|everything)\b", re.I)
 
 
+# "Could you tell me …?", "Would you like to …?": a request to the reader, not a claim to check.
+MODAL_REQUEST = re.compile(r"^\W*(?:can|could|will|would)\s+you\b", re.I)
+
+
 def asserted_verb(question: str) -> str | None:
-    """The verb a "did/does/do …?" question asks about ("Did he agree to …?" -> "agree"), when it says
-    something ("do", "happen" say nothing): an answer either way ("Yes, he agreed …") needs a
-    passage that uses it. None for other questions."""
+    """The verb a "did/does/do …?" or "can/will/should … ?" question asks about ("Did he agree to …?"
+    -> "agree", "Can Privoxy act as a caching proxy?" -> "act"), when it says something ("do",
+    "happen" say nothing): an answer either way ("Yes, he agreed …") needs a passage that uses it.
+    None for other questions."""
     asked = PARENTHESIS.sub(" ", question)
-    if not DID_START.match(asked):
+    if not DID_START.match(asked) or MODAL_REQUEST.match(asked):
         return None
     # a pronoun subject ("did he agree?") read like a name, which question_verb steps over
     asked = PRONOUN_SUBJECT.sub(r"\1Someone", asked, count=1)
-    verb = question_verb(tokens(asked))
+    verb = question_verb(tokens(asked), ASSERTING_AUXILIARIES)
     return verb if verb and verb not in GENERIC_VERBS else None
 
 
@@ -249,15 +256,23 @@ def verb_base(word: str) -> str:
 
 def same_verb(a: str, b: str) -> bool:
     a, b = verb_base(a), verb_base(b)
-    return a[:4] == b[:4] if min(len(a), len(b)) >= 4 else a == b
+    if min(len(a), len(b)) >= 4:
+        return a[:4] == b[:4]
+    return a == b or b in inflections(a) or a in inflections(b)  # "run"/"runs", "use"/"using"
+
+
+def inflections(verb: str) -> set[str]:
+    forms = {verb + ending for ending in ("s", "es", "d", "ed", "ing")} | {verb + verb[-1] + "ing", verb + verb[-1] + "ed"}
+    return forms | ({verb[:-1] + "ing"} if verb.endswith("e") else set())
 
 
 VERB_ADVERBS = {"first", "last", "ever", "also", "once", "later", "then", "still", "now", "just", "actually"}
 
 
-def question_verb(toks: list[Token]) -> str | None:
-    """The question's own verb: after "did/does/do SUBJECT" ("When did Khaled Haftar become …",
-    "When did the 2003 server compromise start?") or right after "who" ("Who fixed …")."""
+def question_verb(toks: list[Token], auxiliaries: frozenset[str] | set[str] = frozenset({"did", "does", "do"})) -> str | None:
+    """The question's own verb: after "did/does/do SUBJECT" (or another of `auxiliaries`: "When did
+    Khaled Haftar become …", "When did the 2003 server compromise start?") or right after "who" ("Who
+    fixed …")."""
     stop = stopwords()
 
     def content(k: int) -> bool:
@@ -277,7 +292,7 @@ def question_verb(toks: list[Token]) -> str | None:
                               None)
             if participle:
                 return participle
-        if tok.lower in {"did", "does", "do"}:
+        if tok.lower in auxiliaries:
             k = i + 1
             article = k < len(toks) and toks[k].lower in ARTICLES
             k += article
