@@ -179,6 +179,11 @@ def test_verify_answer_embeds_once_per_answer():
     ("Who was the project leader when wheezy came out?",
      ["Lucas Nussbaum was the project leader when wheezy came out [1]."], True),
     ("The guy who built the first server - when was he DPL?", ["Bdale Garbee built the first server [1]."], False),
+    # "Where is …?" in software documentation is answered by a directory, a site, a suite (debian-faq)
+    ("Where is the source code?", ["The source code is distributed in the pool directory [1]."], True),
+    ("Where is Google Earth?", ["Google Earth is available for GNU/Linux from Google's web site [1]."], True),
+    ("Where is ezmlm?", ["Ezmlm-idx is available in experimental only [1]."], True),
+    ("Where is the source code?", ["The source code is free software [1]."], False),
 ])
 def test_answers_question(embed, question, answer, expected):
     assert answers_question(question, answer, embed) is expected
@@ -426,3 +431,11 @@ def test_an_address_or_version_counts_nothing(embed):
                            [passage], embed).supported
     wrong = verify_sentence("The proxy address of Privoxy is 127.0.0.2 [1].", [passage], embed)
     assert not wrong.supported and any("127.0.0.2" in r for r in wrong.reasons)
+
+
+def test_a_path_names_no_one(embed):
+    # debian-faq: the "X" of "/etc/X11/app-defaults/" was taken for a name on the other side of "put".
+    passage = ("Debian's X programs will install their application resource data in the /etc/X11/app-defaults/ "
+               "directory. If you want to customize X applications globally, put your customizations in those files.")
+    assert verify_sentence("To configure X applications, you should put your customizations in the "
+                           "`/etc/X11/app-defaults/` directory [1].", [passage], embed).supported

@@ -51,8 +51,15 @@ def stopwords() -> frozenset[str]:
     return english_stopwords() | {"would", "could", "also", "said", "says", "say"}
 
 
+# A file path or URL ("/etc/X11/app-defaults/", "http://p.p/"): its capitals name no one, so it is read
+# in lower case ("X" of "X11" was taken for a name standing on the other side of the verb). Not
+# "Yahoo/Hotmail/Gmail": a relative path starts in lower case.
+PATH = re.compile(r"(?:https?://|(?<![\w/.~])~?\.{0,2}/)[\w.~%+-]+(?:/[\w.~%+-]*)*|\b[a-z0-9_.-]+(?:/[\w.~%+-]+){2,}/?")
+
+
 def normalise(text: str) -> str:
     text = CITE.sub("", text).replace("’", "'").replace("‘", "'")
+    text = PATH.sub(lambda m: m.group(0).lower(), text)
     text = ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     for pattern, replacement in ALIASES:
         text = pattern.sub(replacement, text)

@@ -370,12 +370,28 @@ DIE_OF = re.compile(r"\bdie[ds]? (of|from)\b", re.I)
 CAUSE_OF_DEATH = re.compile(r"\b(die[ds]?|death)\b\W+(?:\w+\W+){0,3}?(of|from|after|following|due|because)\b", re.I)
 
 
+# Where things are in software documentation: a path or URL, a directory, site or package, "available
+# in experimental" ("Where is the source code?" "in the pool directory").
+DOCUMENT_PLACE = re.compile(
+    r"\b(?:in|at|from|on|under|inside|into|via)\s+(?:the\s+|a\s+|an\s+|your\s+|its\s+|their\s+|our\s+|this\s+)?"
+    r"(?:[`'\"]?(?:https?://|~?\.{0,2}/|[\w.-]+/)\S*|(?:[\w'.+-]+\s+){0,2}(?:director(?:y|ies)|folders?|files?|"
+    r"sites?|website|web site|pages?|archives?|repositor(?:y|ies)|section|menu|packages?|distributions?|servers?|"
+    r"mirrors?|pool|tree|suite|chapter|manual|lists?))\b|\bavailable\s+(?:in|from|on|at|for|via)\s+[\w`'\"/.-]+", re.I)
+
+
+def document_location(sentence: str, question: str) -> bool:
+    """A location in documents' terms that the question does not already give."""
+    asked = {t.lower for t in tokens(question)}
+    return any(any(not contains_word(t.lower, asked) for t in tokens(m.group(0))[1:])
+               for m in DOCUMENT_PLACE.finditer(sentence))
+
+
 def holds_asked(kind: str, question: str, verb: str | None, wanted: list[str], toks: list[Token],
                 sentence: str) -> bool:
     """One sentence holds what a typed question asks for: its kind of thing, the nouns it `wanted`
     named (asked attribute, counted noun) and its own `verb`."""
     if not tells_new(kind, PARENTHESIS.sub(" ", question), sentence) and not (
-            kind == "place" and place_phrase(toks, question, verb)):
+            kind == "place" and (place_phrase(toks, question, verb) or document_location(sentence, question))):
         return False  # "Who led Debian after Ian Murdock?" is not answered by "Ian Murdock led …"
     if any(not mentions(w, toks) for w in wanted):
         return False
