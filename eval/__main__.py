@@ -1,8 +1,9 @@
 """`python -m eval [options]` evaluates; `python -m eval diff …` compares two reports;
-`python -m eval generate …` writes a question set from a corpus."""
+`python -m eval generate …` writes a question set from a corpus; `python -m eval replay …` decides
+again on a report's stored drafts with the current answer checks."""
 import sys
 
-SUBCOMMANDS = {"diff": "eval.diff", "generate": "eval.generate"}
+SUBCOMMANDS = {"diff": "eval.diff", "generate": "eval.generate", "replay": "eval.replay"}
 
 
 def main() -> int:

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  python -m eval --corpus docs/ --questions my.jsonl --configs dense,hybrid:fusion_alpha=0.7\n"
                "  python -m eval --llm extractive --fail-under hit@5=0.8,keyword=0.85,false_refusal_rate<=0.05\n"
                "  python -m eval diff eval/out-old/report.json eval/out/report.json   (what changed)\n"
+               "  python -m eval replay eval/out/report.json   (the same drafts, today's answer checks)\n"
                "  python -m eval generate --corpus docs/ --out my.jsonl --n 50       (a question set)\n"
                "exit status: 0 done, 1 a --fail-under threshold failed, 2 bad input (file, flag, question line), "
                "4 backend unavailable",
