@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -32,14 +31,12 @@ class Change:
 
 
 def corpus_names(report: dict) -> frozenset[str]:
-    """The words the report's corpus only writes as names, as retrieval read them (the BM25 index's
-    names.json); none when the index is gone or was built before that file existed."""
+    """The words the report's corpus only writes as names, as retrieval read them from its index."""
+    from rag.bm25 import load_names
+    from rag.config import load_settings
+
     index = report.get("index")
-    path = Path(index) / "bm25" / "names.json" if index else None
-    try:
-        return frozenset(json.loads(path.read_text(encoding="utf-8"))) if path else frozenset()
-    except (OSError, ValueError):
-        return frozenset()
+    return load_names(load_settings().replace(index_dir=Path(index)).bm25_path) if index else frozenset()
 
 
 def replay_report(report: dict, embedder, names: frozenset[str]) -> tuple[int, list[Change]]:

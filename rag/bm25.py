@@ -272,11 +272,16 @@ def load(path: Path):
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets itself to DEBUG on import
     index = bm25s.BM25.load(str(path), load_corpus=True, show_progress=False)
+    return LoadedIndex(index, index.corpus, load_names(path))
+
+
+def load_names(path: Path) -> frozenset[str]:
+    """The words the corpus only writes as names, stored beside the BM25 index; none for an index
+    built before the analyzer version that added the file, or one that is gone."""
     try:
-        names = frozenset(json.loads((path / NAMES_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError):  # written by every build since the analyzer version that added it
-        names = frozenset()
-    return LoadedIndex(index, index.corpus, names)
+        return frozenset(json.loads((path / NAMES_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return frozenset()
 
 
 # A capitalised word after a lower-case word or a comma: a name, not a sentence's or a title's start.

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.claims import (ORDINAL_VALUE, ORDINALS, PLACE_PREPOSITIONS, SCALES, UNITS, Token, contains_word, content_words, entities, key_terms,
-                               names, normalise, number_values, preposition_of, same_word, stem, stopwords,
-                               term_found, tokens)
+from rag.answer.claims import (ORDINAL_VALUE, ORDINALS, PLACE_PREPOSITIONS, SCALES, UNITS, WRITTEN_NUMBER, Token,
+                               contains_word, content_words, entities, key_terms, names, normalise, number_values,
+                               preposition_of, same_word, stem, stopwords, term_found, tokens)
 
 # Tuned on the dev split of eval/support.jsonl (see eval/support.py).
 NUMBER_UNIT_SPAN = 4          # tokens either side of a number in which its noun must appear
@@ -97,9 +97,6 @@ def opening_participle(tok: Token) -> bool:
     return tok.lower.endswith("ing") and len(tok.lower) > 5
 
 
-IDENTIFIER_NUMBER = re.compile(r"\d+(?:[.,]\d+){2,}")  # an address or version, kept as written by number_values
-
-
 def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
     """A number must count the same thing: the content word right after it in the sentence ("53
     countries") must sit near the same number in the window."""
@@ -107,7 +104,7 @@ def number_subjects(stoks: list[Token], wtoks: list[Token]) -> list[str]:
     window_numbers = number_values(wtoks)
     reasons = []
     for value, i in number_values(stoks):
-        if re.fullmatch(r"(19|20)\d\d", value) or IDENTIFIER_NUMBER.fullmatch(value):
+        if re.fullmatch(r"(19|20)\d\d", value) or WRITTEN_NUMBER.fullmatch(value):
             continue  # a year dates something, "127.0.0.1" or "3.0.5" names something; neither counts
         following = [t for t in stoks[i + 1:i + 3] if t.lower not in stop and t.lower not in SCALES]
         if not following or following[0].lower[0].isdigit():
@@ -169,7 +166,7 @@ ANSWER_NO = re.compile(r"^no,\s", re.IGNORECASE)
 def negation_mismatch(stoks: list[Token], wtoks: list[Token], sentence: str = "") -> list[str]:
     """Negations in the sentence against those in the window that bear on what the sentence says
     (what they negate is in the sentence): "not to travel" matters to a sentence about travel only."""
-    if ANSWER_NO.match(sentence) and len(negation_scopes(stoks[1:])) > 0:
+    if ANSWER_NO.match(sentence) and negation_scopes(stoks[1:]):
         stoks = stoks[1:]
     sentence_words = {stem(w) for w in content_words(stoks)}
     window_negations = sum(1 for scope in negation_scopes(wtoks) if scope & sentence_words)

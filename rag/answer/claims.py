@@ -74,6 +74,10 @@ def tokens(text: str) -> list[Token]:
     return found
 
 
+# A version, date or address ("1.3.1", "4.13.17", "127.0.0.1"): a number_values value kept as written.
+WRITTEN_NUMBER = re.compile(r"\d+(?:[.,]\d+){2,}")
+
+
 def number_values(toks: list[Token]) -> list[tuple[str, int]]:
     """(canonical value, token index) of every number: digits, "1,200", "three", "twenty-one"
     (hyphens are split by the tokenizer), "2 million", ordinals ("first" = "1st")."""
@@ -84,7 +88,7 @@ def number_values(toks: list[Token]) -> list[tuple[str, int]]:
         start = i
         if re.fullmatch(r"\d+(?:[.,]\d+)*%?", word):
             digits = word.rstrip("%")
-            if re.fullmatch(r"\d+(?:[.,]\d+){2,}", digits) and not re.fullmatch(r"\d{1,3}(,\d{3})+", digits):
+            if WRITTEN_NUMBER.fullmatch(digits) and not re.fullmatch(r"\d{1,3}(,\d{3})+", digits):
                 values.append((digits, start))  # a version or date ("1.3.1", "4.13.17"): compared as written
                 i += 1
                 continue

@@ -173,8 +173,9 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
 
 # "Did/Does/Do …?" and the modal ones ("Can Privoxy act as a caching proxy?") assert their verb.
 ASSERTING_AUXILIARIES = {"did", "does", "do", "can", "could", "will", "would", "should", "may", "might", "must"}
-DID_START = re.compile(rf"^\W*(?:{'|'.join(sorted(ASSERTING_AUXILIARIES))})\b", re.I)
-PRONOUN_SUBJECT = re.compile(rf"^(\W*(?:{'|'.join(sorted(ASSERTING_AUXILIARIES))})\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
+_AUXILIARY = "|".join(sorted(ASSERTING_AUXILIARIES))
+DID_START = re.compile(rf"^\W*(?:{_AUXILIARY})\b", re.I)
+PRONOUN_SUBJECT = re.compile(rf"^(\W*(?:{_AUXILIARY})\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
                              r"something|somebody|everyone|everything)\b", re.I)
 
 
