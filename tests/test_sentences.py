@@ -56,6 +56,14 @@ def test_names_the_passages_never_mention():
     assert unmentioned_names('My logs show many "Unable to get my own hostname" lines. Why?', [log]) == []
     assert unmentioned_names('What does "Bookworm" mean?', [log], frozenset({"bookworm"})) == ["bookworm"]
     assert unmentioned_names("Where are the URLs listed?", ["Each URL is listed in the actions file."]) == []
+    # a later sentence of the question opens on a capital too (privoxy-faq, a right "No" refused)
+    malware = "Privoxy is not designed to be a malware removal tool."
+    assert unmentioned_names("Can Privoxy remove spyware? Adware? Viruses?", [malware]) == []
+    assert unmentioned_names("Thanks. Ubuntu forked when?", [malware], frozenset({"ubuntu"})) == ["ubuntu"]
+    # "I'd" is the pronoun, not "Id" (debian-faq: the corpus writes "ID", the question was refused)
+    dpkg = "Add log /var/log/dpkg.log to /etc/dpkg/dpkg.cfg to log each package installed or removed."
+    assert unmentioned_names("How do I log installed packages? I'd like to know when, I'm told I've to ask",
+                             [dpkg], frozenset({"id", "im", "ive"})) == []
 
     # whose words a question asks for is looked for like a name: the passages must have that speaker
     sources = "The sources confirmed that the Turks refuse a new proxy war with the Russians and Egyptians."

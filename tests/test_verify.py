@@ -184,6 +184,11 @@ def test_verify_answer_embeds_once_per_answer():
     ("Where is Google Earth?", ["Google Earth is available for GNU/Linux from Google's web site [1]."], True),
     ("Where is ezmlm?", ["Ezmlm-idx is available in experimental only [1]."], True),
     ("Where is the source code?", ["The source code is free software [1]."], False),
+    # A plain "what" opening the question asks no kind: the "when" after it is the question's own
+    # condition (debian-faq, a supported answer refused as holding no time).
+    ("I am tracking testing (bookworm). What will happen when a release is made?",
+     ["When a release is made, you will still be tracking testing [2]."], True),
+    ("What year was Debian founded?", ["Debian was founded by Ian Murdock [1]."], False),
 ])
 def test_answers_question(embed, question, answer, expected):
     assert answers_question(question, answer, embed) is expected

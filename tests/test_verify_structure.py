@@ -167,6 +167,10 @@ def test_a_sentence_that_stops_before_its_citation_is_dropped():
     assert not unfinished("4 servers got hacked in 2003 [1].")  # a number finishes it
     assert not unfinished("The MIPS architecture was the architecture Thiemo Seufer worked on [1].")
     assert unfinished("The first release of Debian was based on [2].") and unfinished("He worked on [1].")
+    # a clause complete in itself ends on its copula (debian-faq: the dpkg status "hold" refused)
+    assert not unfinished("hold - the user wants to keep the current version with the current status whatever "
+                          "that is [1].")
+    assert unfinished("The person who was [1].")
     passage = cite(1, "Translated by Libya Review staff. The conference was held in Gaborone.")
     result = decide("Who translated the article?", "The article was translated by [1].", [passage], Embedder())
     assert result.refused
@@ -277,6 +281,12 @@ def test_a_can_question_is_answered_only_by_a_passage_using_its_verb():
     assert asserted_verb("Can I temporarily disable Privoxy?") == "disable"
     assert asserted_verb("Could you tell me whether to install stable?") is None  # a request, not a claim
     assert same_verb("use", "using") and same_verb("run", "running") and not same_verb("run", "rung")
+    # a passage answering with the question's auxiliary alone answers it (debian-faq)
+    from rag.answer.relevance import says_whether
+    unpack = "You probably can: a program to unpack a Debian package onto a foreign Linux host is available."
+    assert says_whether("Can I use Debian packages on Red Hat?", "use", unpack)
+    assert not says_whether("Can I use Debian packages on Red Hat?", "use", unpack.replace("You probably can: a", "A"))
+    assert not says_whether("Did he agree to it?", "agree", unpack)  # another auxiliary's answer
 
 
 def test_a_yes_that_contradicts_its_sentence_is_not_shown():
@@ -324,3 +334,14 @@ def test_a_sentence_repeated_by_the_model_is_shown_once():
     result = decide("How many days separated the two meetings?", "[1] 4 days [2] 4 days [3] 4 days", [meetings],
                     Embedder())
     assert result.answer == "4 days [1].", result.answer
+
+
+def test_the_question_asked_is_typed_not_the_scene_set_before_it():
+    from rag.answer.relevance import question_type
+
+    # a statement before the question sets the scene; its "When" asks nothing (privoxy-faq)
+    assert question_type('When I try to launch Privoxy, I get an error "port 8118 is already in use". Why?') == "reason"
+    assert question_type("I track testing (bookworm). What will happen when a release is made?") == "other"
+    assert question_type("Thanks for that. Where did they meet?") == "place"
+    assert question_type("How many packages are in Debian 3.1?") == "number"  # "3.1" ends no sentence
+    assert question_type("When was it released") == "time"  # no question mark: the whole text

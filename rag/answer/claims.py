@@ -15,6 +15,9 @@ ALIASES = [(re.compile(r"\bUnited States\b"), "US"), (re.compile(r"\bAmericans?\
            # a capital for its country, as news writing does
            (re.compile(r"\bWashington\b"), "US"), (re.compile(r"\bMoscow\b"), "Russia")]
 POSSESSIVE = re.compile(r"(?<=\w)['’]s?\b")
+# "I'd like to know …": with its apostrophe gone (POSSESSIVE) "I'd" read "Id", a name the passages
+# lacked (the corpus writes "ID"). The contraction is the pronoun.
+FIRST_PERSON = re.compile(r"\bI['’](?:d|m|ve|ll)\b")
 
 UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
                                      "thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
@@ -59,6 +62,7 @@ PATH = re.compile(r"(?:https?://|(?<![\w/.~])~?\.{0,2}/)[\w.~%+-]+(?:/[\w.~%+-]*
 
 def normalise(text: str) -> str:
     text = CITE.sub("", text).replace("’", "'").replace("‘", "'")
+    text = FIRST_PERSON.sub("I", text)
     text = PATH.sub(lambda m: m.group(0).lower(), text)
     text = ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     for pattern, replacement in ALIASES:

@@ -21,7 +21,7 @@ from rag.answer.claims import IRREGULAR_PAST, acronym_definitions, names, tokens
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question, asserted_verb, premise, unmentioned_names, uses_verb
+from rag.answer.relevance import answers_question, asserted_verb, premise, says_whether, unmentioned_names
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -67,7 +67,7 @@ def decide(question: str, raw: str, citations: list[Citation], embedder: Embedde
     if not answers_question(question, [with_definitions(s.text, defined) for s in kept], embed):
         return refusal("the supported sentences do not answer the question")
     verb = asserted_verb(question)
-    if verb and not any(uses_verb(verb, passages[n]) for s in kept for n in s.citations):
+    if verb and not any(says_whether(question, verb, passages[n]) for s in kept for n in s.citations):
         # "Did Haftar agree to …?" "Yes, Haftar agreed to … [1]." over a passage that only says what
         # he was asked: the words of the question are there, whether he agreed is not.
         return refusal(f"the passages do not say whether … {verb}")
@@ -128,7 +128,7 @@ def unfinished(sentence: str) -> bool:
     words = [w.lower() for w in re.findall(r"[\w']+", strip_citations(sentence))]  # "hacked in 2003" ends on 2003
     if not words or words[-1] not in UNFINISHED_ENDINGS:
         return False
-    return not stranded_preposition(words)
+    return not stranded_preposition(words) and not free_relative(words)
 
 
 # "… named config on GNU/Linux, Unix, BSD, and [1]." (the model stopped copying mid-list)
@@ -140,6 +140,17 @@ def list_cut_short(sentence: str) -> str:
     list it still is: "… on GNU/Linux, Unix, BSD [1]." Whether the passage says that is checked as
     for any sentence; without the comma ("… with Benghazi and [1].") it stays unfinished."""
     return CUT_LIST.sub("", sentence, count=1)
+
+
+COPULAS = {"is", "are", "was", "were", "be", "been"}
+FREE_RELATIVE_WORDS = {"what", "whatever", "who", "whoever", "where", "wherever", "how", "however", "whichever"}
+
+
+def free_relative(words: list[str]) -> bool:
+    """The sentence ends on a clause complete in itself: "… with the current status whatever that is",
+    "… as it is, whoever they are". One to three words stand between the question word and the
+    final copula; "the leader then was [3]." has none and still misses its name."""
+    return words[-1] in COPULAS and any(w in FREE_RELATIVE_WORDS for w in words[-5:-2])
 
 
 def stranded_preposition(words: list[str]) -> bool:

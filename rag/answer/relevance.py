@@ -22,6 +22,9 @@ WH_PATTERNS = [  # (question pattern, kind of answer it needs)
     (re.compile(r"\bwhere\b|\bwhat (city|country|place|town|region)\b|\bwhich (city|country|place|town|region)\b|\bin which\b", re.I), "place"),
     (re.compile(r"\bwhy\b|\bwhat (was|is) the (reason|cause|purpose|goal|aim)\b|\bdie[ds]? (of|from)\b|\bwhat caused\b", re.I), "reason"),
     (re.compile(r"\bwho\b|\bwhom\b|\bwhose\b", re.I), "person"),
+    # Last, so a typed pattern at the same word wins ("What year …", "How many …"): a plain question
+    # word that opens the question asks no kind ("What will happen when a release is made?").
+    (re.compile(r"\bwhat\b|\bwhich\b|\bhow\b", re.I), "other"),
 ]
 # "the next stable release", "the first release": "next", "last", "previous" and "first" tell no time alone.
 TIME_WORDS = {"ago", "yesterday", "today", "earlier", "later", "week", "weeks",
@@ -56,6 +59,9 @@ def asked_speaker(question: str) -> str | None:
 
 
 QUOTE_OPENING = re.compile(r"[\"“‘']([A-Z][a-z]+)\b")
+# A word opening a later sentence of the question is capitalised as the first word is: "Can Privoxy
+# remove spyware? Adware? Viruses?"
+SENTENCE_OPENING = re.compile(r"[.?!]\s+([A-Z][a-z]+)\b")
 
 
 def unmentioned_names(question: str, passages: list[str], corpus_names: frozenset[str] = frozenset()) -> list[str]:
@@ -70,7 +76,8 @@ def unmentioned_names(question: str, passages: list[str], corpus_names: frozense
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
     # a quoted message's first word is capitalised as a sentence start is ('"Unable to get my own
     # hostname" lines'): a name only if the corpus writes it only as one
-    wanted -= {w.lower() for w in QUOTE_OPENING.findall(question) if w.lower() not in corpus_names}
+    openings = QUOTE_OPENING.findall(question) + SENTENCE_OPENING.findall(question)
+    wanted -= {w.lower() for w in openings if w.lower() not in corpus_names}
     wanted |= {t.lower for t in toks if not t.capital and t.lower in corpus_names}  # "bookworm" typed lower-case
     if (speaker := asked_speaker(question)) and speaker not in stopwords():
         wanted.add(speaker)  # "What did the Egyptian president say …?" over passages no president speaks in
@@ -134,7 +141,7 @@ ORIGIN = re.compile(r"\bwhere\b.*\b(come|comes|came|coming|derive[sd]?) from\b",
 def question_type(question: str) -> str:
     # A rewritten follow-up may carry its context in parentheses ("Was it …? (Where was … held?)"):
     # that says what "it" is, not what is asked.
-    asked = PARENTHESIS.sub(" ", question)
+    asked = questions_asked(PARENTHESIS.sub(" ", question))
     if YES_NO_START.match(asked) or ORIGIN.search(asked):
         return "other"
     # The question word that opens a clause, the first such: "Why are files corrupted when …?" asks a
@@ -142,6 +149,18 @@ def question_type(question: str) -> str:
     found = [(not opens_clause(asked, m.start()), m.start(), order, kind)
              for order, (pattern, kind) in enumerate(WH_PATTERNS) for m in pattern.finditer(asked)]
     return min(found)[3] if found else "other"
+
+
+# A sentence ends at ".", "!" or "?" before a capital (not in "3.1" or "/etc/X11/").
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
+
+
+def questions_asked(question: str) -> str:
+    """The sentences that end in a question mark, when others set the scene before them: "When I try
+    to launch Privoxy, I get an error message "port 8118 is already in use". Why?" asks a reason."""
+    sentences = SENTENCE_END.split(question.strip())
+    asked = [s for s in sentences if s.rstrip(" \"”’')").endswith("?")]
+    return " ".join(asked) if asked else question
 
 
 CLAUSE_BREAK = re.compile(r"(?:^|[.?!;:,(\u2013\u2014-]|\b(?:and|or|but))\s*$", re.I)
@@ -199,6 +218,16 @@ def asserted_verb(question: str) -> str | None:
 
 def uses_verb(verb: str, text: str) -> bool:
     return any(same_verb(verb, t.lower) for t in tokens(text))
+
+
+def says_whether(question: str, verb: str, text: str) -> bool:
+    """Whether `text` answers the did/can-question either way: it uses the asked verb, or it answers
+    with the question's own auxiliary alone ("Can I use Debian packages on Red Hat?" "You probably
+    can: a program to unpack …", debian-faq)."""
+    opening = DID_START.match(PARENTHESIS.sub(" ", question))
+    auxiliary = opening.group(0).strip(" \"'“‘(").lower() if opening else ""
+    elided = auxiliary and re.search(rf"\b{auxiliary}(?:n['’]t|not| not)?\s*[:;.!]", text, re.I)
+    return uses_verb(verb, text) or bool(elided)
 
 
 def premise(question: str, passages: list[str]) -> str:
