@@ -21,7 +21,7 @@ from rag.answer.claims import IRREGULAR_PAST, acronym_definitions, names, tokens
 from rag.answer.citations import clean_citations, marks_at_end, place_citations, split_answer, strip_citations
 from rag.answer.prompts import REFUSAL
 from rag.answer.results import AnswerSentence, Citation
-from rag.answer.relevance import answers_question, asserted_verb, premise, says_whether, unmentioned_names
+from rag.answer.relevance import BE_FORMS, answers_question, asserted_verb, premise, says_whether, unmentioned_names
 from rag.answer.verify import caching, verify_sentence
 from rag.embedding import Embedder
 
@@ -142,7 +142,6 @@ def list_cut_short(sentence: str) -> str:
     return CUT_LIST.sub("", sentence, count=1)
 
 
-COPULAS = {"is", "are", "was", "were", "be", "been"}
 FREE_RELATIVE_WORDS = {"what", "whatever", "who", "whoever", "where", "wherever", "how", "however", "whichever"}
 
 
@@ -150,7 +149,7 @@ def free_relative(words: list[str]) -> bool:
     """The sentence ends on a clause complete in itself: "… with the current status whatever that is",
     "… as it is, whoever they are". One to three words stand between the question word and the
     final copula; "the leader then was [3]." has none and still misses its name."""
-    return words[-1] in COPULAS and any(w in FREE_RELATIVE_WORDS for w in words[-5:-2])
+    return words[-1] in BE_FORMS and any(w in FREE_RELATIVE_WORDS for w in words[-5:-2])
 
 
 def stranded_preposition(words: list[str]) -> bool:

@@ -59,9 +59,19 @@ def asked_speaker(question: str) -> str | None:
 
 
 QUOTE_OPENING = re.compile(r"[\"“‘']([A-Z][a-z]+)\b")
-# A word opening a later sentence of the question is capitalised as the first word is: "Can Privoxy
-# remove spyware? Adware? Viruses?"
-SENTENCE_OPENING = re.compile(r"[.?!]\s+([A-Z][a-z]+)\b")
+# A sentence of a question ends at ".", "!" or "?" before a capital (not in "3.1" or "/etc/X11/").
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
+CAPITALISED = re.compile(r"[A-Z][a-z]+\b")
+
+
+def question_sentences(question: str) -> list[str]:
+    return SENTENCE_END.split(question.strip())
+
+
+def sentence_openings(question: str) -> list[str]:
+    """The capitalised first words of the question's later sentences, capitalised as its first word is:
+    "Can Privoxy remove spyware? Adware? Viruses?" (a name only if the corpus writes it only as one)."""
+    return [m.group(0) for s in question_sentences(question)[1:] if (m := CAPITALISED.match(s))]
 
 
 def unmentioned_names(question: str, passages: list[str], corpus_names: frozenset[str] = frozenset()) -> list[str]:
@@ -76,7 +86,7 @@ def unmentioned_names(question: str, passages: list[str], corpus_names: frozense
     wanted = {n for n, i in names(toks) if i > 0 and not toks[i].text.isupper()}
     # a quoted message's first word is capitalised as a sentence start is ('"Unable to get my own
     # hostname" lines'): a name only if the corpus writes it only as one
-    openings = QUOTE_OPENING.findall(question) + SENTENCE_OPENING.findall(question)
+    openings = QUOTE_OPENING.findall(question) + sentence_openings(question)
     wanted -= {w.lower() for w in openings if w.lower() not in corpus_names}
     wanted |= {t.lower for t in toks if not t.capital and t.lower in corpus_names}  # "bookworm" typed lower-case
     if (speaker := asked_speaker(question)) and speaker not in stopwords():
@@ -151,15 +161,10 @@ def question_type(question: str) -> str:
     return min(found)[3] if found else "other"
 
 
-# A sentence ends at ".", "!" or "?" before a capital (not in "3.1" or "/etc/X11/").
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"“‘'(]?[A-Z])")
-
-
 def questions_asked(question: str) -> str:
     """The sentences that end in a question mark, when others set the scene before them: "When I try
     to launch Privoxy, I get an error message "port 8118 is already in use". Why?" asks a reason."""
-    sentences = SENTENCE_END.split(question.strip())
-    asked = [s for s in sentences if s.rstrip(" \"”’')").endswith("?")]
+    asked = [s for s in question_sentences(question) if s.rstrip(" \"”’')").endswith("?")]
     return " ".join(asked) if asked else question
 
 
@@ -193,7 +198,7 @@ def has_kind(kind: str, toks: list[Token]) -> bool:
 # "Did/Does/Do …?" and the modal ones ("Can Privoxy act as a caching proxy?") assert their verb.
 ASSERTING_AUXILIARIES = {"did", "does", "do", "can", "could", "will", "would", "should", "may", "might", "must"}
 _AUXILIARY = "|".join(sorted(ASSERTING_AUXILIARIES))
-DID_START = re.compile(rf"^\W*(?:{_AUXILIARY})\b", re.I)
+DID_START = re.compile(rf"^\W*({_AUXILIARY})\b", re.I)
 PRONOUN_SUBJECT = re.compile(rf"^(\W*(?:{_AUXILIARY})\s+)(?:he|she|they|it|we|you|i|anyone|anything|anybody|someone|"
                              r"something|somebody|everyone|everything)\b", re.I)
 
@@ -202,13 +207,19 @@ PRONOUN_SUBJECT = re.compile(rf"^(\W*(?:{_AUXILIARY})\s+)(?:he|she|they|it|we|yo
 MODAL_REQUEST = re.compile(r"^\W*(?:can|could|will|would)\s+you\b", re.I)
 
 
+def opening_auxiliary(question: str) -> str | None:
+    """The did/does/can/will … a question opens on, lower-cased; None for other questions."""
+    opening = DID_START.match(PARENTHESIS.sub(" ", question))
+    return opening.group(1).lower() if opening else None
+
+
 def asserted_verb(question: str) -> str | None:
     """The verb a "did/does/do …?" or "can/will/should … ?" question asks about ("Did he agree to …?"
     -> "agree", "Can Privoxy act as a caching proxy?" -> "act"), when it says something ("do",
     "happen" say nothing): an answer either way ("Yes, he agreed …") needs a passage that uses it.
     None for other questions."""
     asked = PARENTHESIS.sub(" ", question)
-    if not DID_START.match(asked) or MODAL_REQUEST.match(asked):
+    if not opening_auxiliary(asked) or MODAL_REQUEST.match(asked):
         return None
     # a pronoun subject ("did he agree?") read like a name, which question_verb steps over
     asked = PRONOUN_SUBJECT.sub(r"\1Someone", asked, count=1)
@@ -224,8 +235,7 @@ def says_whether(question: str, verb: str, text: str) -> bool:
     """Whether `text` answers the did/can-question either way: it uses the asked verb, or it answers
     with the question's own auxiliary alone ("Can I use Debian packages on Red Hat?" "You probably
     can: a program to unpack …", debian-faq)."""
-    opening = DID_START.match(PARENTHESIS.sub(" ", question))
-    auxiliary = opening.group(0).strip(" \"'“‘(").lower() if opening else ""
+    auxiliary = opening_auxiliary(question)
     elided = auxiliary and re.search(rf"\b{auxiliary}(?:n['’]t|not| not)?\s*[:;.!]", text, re.I)
     return uses_verb(verb, text) or bool(elided)
 
@@ -444,7 +454,7 @@ def names_cause_of_death(sentence: str) -> bool:
     return bool(found) and not has_kind("time", tokens(sentence[found.end():])[:2])
 
 
-PASSIVE_AUXILIARIES = {"was", "were", "is", "are", "be", "been", "being"}
+BE_FORMS = {"was", "were", "is", "are", "be", "been", "being"}
 PASSIVE_BY_SPAN = 10
 
 
@@ -454,7 +464,7 @@ def new_doer(question: str, verb: str, toks: list[Token]) -> bool:
     doer is the subject (a name before the verb) or, in a passive, the name after "by"."""
     asked = {t.lower for t in tokens(PARENTHESIS.sub(" ", question))}
     at = next(i for i, t in enumerate(toks) if same_verb(verb, t.lower))
-    if at > 0 and toks[at - 1].lower in PASSIVE_AUXILIARIES:  # "was painted green in 1911 by the keeper …"
+    if at > 0 and toks[at - 1].lower in BE_FORMS:  # "was painted green in 1911 by the keeper …"
         by = next((i for i in range(at + 1, min(len(toks), at + PASSIVE_BY_SPAN)) if toks[i].lower == "by"), None)
         side = list(range(by + 1, min(len(toks), by + 6))) if by is not None else []
     else:
