@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 import rag  # noqa: E402,F401  (offline environment)
 from eval.external import debian_package  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
+from bench.workspace import embedded_texts, raw_encode_seconds  # noqa: E402
 from rag.config import Settings  # noqa: E402
 
 CACHE = REPO / ".bench"
@@ -55,18 +56,6 @@ def build_corpus(docs: Path, target: Path, max_chars: int) -> int:
         if total >= max_chars:
             break
     return files
-
-
-def raw_encode_seconds(texts: list[str], batch_size: int) -> float:
-    from sentence_transformers import SentenceTransformer
-
-    from rag.embedding import model_path
-
-    model = SentenceTransformer(str(model_path()), device="cpu")
-    model.encode(texts[:32], batch_size=batch_size)  # warm-up, as ingest's model is warm after load
-    started = time.perf_counter()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
-    return time.perf_counter() - started
 
 
 def query_latencies(settings: Settings, questions: list[str]) -> dict[str, dict[str, float]]:
@@ -115,14 +104,14 @@ def run_tier(name: str, max_chars: int, docs: Path) -> dict:
     again = ingest(settings, show_progress=False)
     store = Store(settings)
     chunks = list(store.all_chunks())
-    embedded_texts = [f"{meta['title']}\n{text}" for _, text, meta in chunks]
-    raw_s = raw_encode_seconds(embedded_texts, settings.embed_batch_size)
+    texts = embedded_texts(settings.corpus_dir)
+    raw_s = raw_encode_seconds(texts, settings.embed_batch_size)
     latencies = query_latencies(settings, questions_from([t for _, t, _ in chunks], 200))
     return {
         "files": files, "chunks": first.chunks_total, "text_mb": max_chars / 1e6,
         "ingest_s": first.seconds, "ingest_chunks_per_s": first.chunks_total / first.seconds,
-        "raw_encode_s": raw_s, "raw_chunks_per_s": len(embedded_texts) / raw_s,
-        "throughput_ratio": (first.chunks_total / first.seconds) / (len(embedded_texts) / raw_s),
+        "raw_encode_s": raw_s, "raw_chunks_per_s": len(texts) / raw_s,
+        "throughput_ratio": (first.chunks_total / first.seconds) / (len(texts) / raw_s),
         "ingest_peak_rss_mb": ingest_peak_mb,
         "reingest_s": again.seconds, "reingest_fraction": again.seconds / first.seconds,
         "query_ms": latencies,

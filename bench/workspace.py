@@ -21,6 +21,30 @@ def isolated_settings(tmp: Path, **overrides) -> Settings:
     return base.replace(**overrides)
 
 
+def embedded_texts(corpus: Path) -> list[str]:
+    """The strings an ingest of `corpus` gives the embedder (heading path, then passage), in order:
+    the raw baselines encode exactly these, so both sides do the same work."""
+    from rag.ingest import IngestReport, prepare, scan_corpus
+
+    settings = Settings().replace(corpus_dir=corpus)
+    return [text for f in scan_corpus(corpus, IngestReport()) for text in prepare(f, settings).embed_texts]
+
+
+def raw_encode_seconds(texts: list[str], batch_size: int = 64) -> float:
+    """Raw sentence-transformers `encode` of `texts` on the packaged model, loaded and warm."""
+    import time
+
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embedding import model_path
+
+    model = SentenceTransformer(str(model_path()), device="cpu")
+    model.encode(texts[:32], batch_size=batch_size)  # warm-up, as ingest's model is warm after load
+    started = time.perf_counter()
+    model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+    return time.perf_counter() - started
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -106,12 +106,12 @@ def _traceable(torch, network, inputs: tuple[str, ...]):
 
 
 def _export(torch, network, model: EmbeddingModel, source: Path, target: Path) -> None:
-    from rag.embedding_onnx import input_tokenizer
+    from rag.embedding_onnx import input_tokenizer, padded
 
-    encoded = input_tokenizer(source, model).encode_batch(CHECK_TEXTS[:2])
-    ids = torch.tensor([e.ids for e in encoded])
-    feeds = {"input_ids": ids, "attention_mask": torch.tensor([e.attention_mask for e in encoded]),
-             "token_type_ids": torch.zeros_like(ids)}
+    tokenizer = input_tokenizer(source, model)
+    ids, mask = (torch.from_numpy(a) for a in padded([e.ids for e in tokenizer.encode_batch(CHECK_TEXTS[:2])],
+                                                     tokenizer.token_to_id(model.pad_token)))
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
     sample = tuple(feeds[name] for name in model.inputs)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*model.inputs, "last_hidden_state")}
     with torch.no_grad():

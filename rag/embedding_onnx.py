@@ -34,12 +34,22 @@ def counting_tokenizer(model_source: Path):
 
 
 def input_tokenizer(model_source: Path, model: EmbeddingModel = MINILM):
-    """Model inputs: cut at the window like sentence-transformers, padded to the longest in the batch."""
+    """Model inputs: cut at the window like sentence-transformers; padding is per batch (`padded`)."""
     tokenizer = _tokenizer(model_source)
     tokenizer.enable_truncation(max_length=model.window)
-    pad_id = tokenizer.token_to_id(model.pad_token)
-    tokenizer.enable_padding(pad_id=pad_id, pad_token=model.pad_token)
+    tokenizer.no_padding()
     return tokenizer
+
+
+def padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word-piece ids padded to the longest row, and the attention mask (1 on real pieces)."""
+    width = max(len(row) for row in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)] = row
+        mask[i, :len(row)] = 1
+    return ids, mask
 
 
 def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -57,23 +67,49 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+# Word pieces per batch (texts x the longest). On a 2-core AVX2 CPU (no native bf16), privoxy-faq's
+# 990 chunks embedded in 26.6 s in batches of at most 1,536 pieces (~7 chunks) against 34.5 s in
+# batches of 64 (768: 26.9 s, 3,072: 28.2 s; README, issue 13): attention's scores alone are
+# batch x 12 heads x length^2 floats, ~120 MB for 64 chunks of 200 pieces, far past the caches.
+# Questions and sentences, being short, still go many at a time.
+BATCH_PIECES = 1536
+
+
+def length_batches(lengths: list[int], most: int, budget: int | None = BATCH_PIECES) -> list[list[int]]:
+    """Indices into `lengths` by increasing length (as sentence-transformers sorts, so a batch pads to
+    a similar length rather than to an outlier), cut into batches of at most `most` texts whose
+    count x longest stays within `budget` word pieces if one is given (one text per batch at least)."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        batch = batches[-1] if batches else None
+        if batch is None or len(batch) >= most or (budget and (len(batch) + 1) * lengths[i] > budget):
+            batches.append([i])
+        else:
+            batch.append(i)
+    return batches
+
+
 class LengthBatched:
-    """Batching shared by the local embedders: texts sorted by length (as sentence-transformers does),
-    so a batch pads to a similar length rather than to its longest outlier; `_batch` embeds one."""
+    """Batching shared by the local embedders: word pieces once, batches by `length_batches`, padding
+    per batch, mean pooling; `_hidden` runs the network on one batch."""
     dims: int
+    tokenizer: object  # input_tokenizer's
+    pad_id: int
+    batch_pieces: int | None = BATCH_PIECES
 
     def embed(self, texts: list[str], batch_size: int) -> np.ndarray:
         """One normalised row per text, in order."""
-        if not texts:
-            return np.zeros((0, self.dims), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dims), dtype=np.float32)
-        for at in range(0, len(order), batch_size):
-            chosen = order[at:at + batch_size]
-            out[chosen] = self._batch([texts[i] for i in chosen])
+        if not texts:
+            return out
+        pieces = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        for chosen in length_batches([len(p) for p in pieces], batch_size, self.batch_pieces):
+            ids, mask = padded([pieces[i] for i in chosen], self.pad_id)
+            out[chosen] = mean_pooled(self._hidden(ids, mask), mask)
         return out
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The last hidden state of one padded batch, float32 (batch x pieces x dims)."""
         raise NotImplementedError
 
 
@@ -84,6 +120,7 @@ class OnnxEmbedder(LengthBatched):
         self.name = name
         self.dims = model.dims
         self.tokenizer = input_tokenizer(model_source, model)
+        self.pad_id = self.tokenizer.token_to_id(model.pad_token)
         options = ort.SessionOptions()
         # One process embeds at a time; its matrix products use every core it may run on (2 here).
         options.intra_op_num_threads = threads or available_cores()
@@ -95,10 +132,6 @@ class OnnxEmbedder(LengthBatched):
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        return mean_pooled(hidden, mask)
+        return self.session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]

@@ -150,7 +150,7 @@ class _Pending:
     recipe: str  # how the file was chunked, recorded in its manifest record
 
 
-def _prepare(f: CorpusFile, settings: Settings) -> _Pending:
+def prepare(f: CorpusFile, settings: Settings) -> _Pending:
     doc = load_document(f.path, settings.max_file_bytes)
     chunks = chunk_text(doc.text, doc.title, settings.chunk_size, settings.chunk_overlap, doc.layout)
     if not chunks:
@@ -196,7 +196,7 @@ def _prepared_batches(todo: list[CorpusFile], settings: Settings, report: Ingest
     batch: list[_Pending] = []
     for f in todo:
         try:
-            pending = _prepare(f, settings)
+            pending = prepare(f, settings)
         except Exception as exc:  # whatever one file's parser raises skips that file, never the batch
             report.failed[f.source] = skip_reason(exc)
             (report.updated if f.source in report.updated else report.added).remove(f.source)

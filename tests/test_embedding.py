@@ -14,6 +14,7 @@ from rag.chunking import chunk_text
 from rag.embedding import (BF16_MIN_TEXTS, UNRECORDED, _bf16, _load_bf16, backend, bf16_wanted, embed_documents,
                            embedder_name, same_vectors, token_counts)
 from rag.embedding_bf16 import Bf16Embedder, native_bf16
+from rag.embedding_onnx import length_batches
 from rag.errors import BackendError
 from rag.ingest import ingest
 from rag.loaders import load_document
@@ -102,6 +103,30 @@ def test_large_document_batches_run_in_bf16_with_torch_vectors(settings, texts, 
     assert cos.min() >= 0.999, cos.min()  # measured: 0.99995 at worst on privoxy-faq's 1,018 chunks
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert not bf16_wanted(settings.replace(embed_int8=True)) and not bf16_wanted(settings.replace(embed_bf16=False))
+
+
+def test_bf16_embedder_gives_the_torch_vectors_on_any_cpu(settings, texts, torch_vectors):
+    """The class itself, where the CPU emulates bf16 (slowly): its batching and pooling are checked
+    even on machines where the ingest never picks it."""
+    chunks, _ = texts
+    torch_chunks, _ = torch_vectors
+    from rag.embedding import model_path
+    from rag.embedding_models import MINILM
+
+    vectors = Bf16Embedder(model_path(), 0, "minilm-l6-v2/onnx", MINILM).embed(chunks, 64)
+    assert (vectors * torch_chunks).sum(axis=1).min() >= 0.999
+
+
+def test_batches_keep_within_the_word_piece_budget():
+    lengths = [200, 12, 180, 15, 210, 190, 14, 205, 3, 201]
+    batches = length_batches(lengths, most=64, budget=600)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) * max(lengths[i] for i in b) <= 600 for b in batches)
+    assert [lengths[i] for b in batches for i in b] == sorted(lengths)  # short with short: little padding
+    assert batches[0] == [8, 1, 6, 3]  # the four short ones together
+    assert all(len(b) <= 2 for b in length_batches(lengths, most=2, budget=600))
+    assert length_batches([5000], most=64, budget=600) == [[0]]  # longer than the budget: alone
+    assert len(length_batches(lengths, most=64, budget=None)) == 1
 
 
 def test_bf16_falls_back_to_onnx_when_torch_will_not_load(settings, texts, monkeypatch, caplog):
