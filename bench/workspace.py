@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 from pathlib import Path
 
 from rag.config import Settings
@@ -23,17 +24,22 @@ def isolated_settings(tmp: Path, **overrides) -> Settings:
 
 def embedded_texts(corpus: Path) -> list[str]:
     """The strings an ingest of `corpus` gives the embedder (heading path, then passage), in order:
-    the raw baselines encode exactly these, so both sides do the same work."""
+    the raw baselines encode exactly these, so both sides do the same work. A file the ingest skips
+    (its reader fails) is skipped here too."""
     from rag.ingest import IngestReport, prepare, scan_corpus
 
     settings = Settings().replace(corpus_dir=corpus)
-    return [text for f in scan_corpus(corpus, IngestReport()) for text in prepare(f, settings).embed_texts]
+    texts = []
+    for f in scan_corpus(corpus, IngestReport()):
+        try:
+            texts += prepare(f, settings).embed_texts
+        except Exception:  # as rag.ingest does: whatever one file's reader raises skips that file
+            continue
+    return texts
 
 
 def raw_encode_seconds(texts: list[str], batch_size: int = 64) -> float:
     """Raw sentence-transformers `encode` of `texts` on the packaged model, loaded and warm."""
-    import time
-
     from sentence_transformers import SentenceTransformer
 
     from rag.embedding import model_path

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embedding_models import EmbeddingModel
-from rag.embedding_onnx import LengthBatched, available_cores, input_tokenizer
+from rag.embedding_onnx import LengthBatched, available_cores
 
 # CPU flags (Linux /proc/cpuinfo) of a native bf16 matrix product; elsewhere torch emulates it,
 # slower than fp32.
@@ -48,8 +48,7 @@ class Bf16Embedder(LengthBatched):
         self.name = name
         self.dims = model.dims
         self.inputs = model.inputs
-        self.tokenizer = input_tokenizer(model_source, model)
-        self.pad_id = self.tokenizer.token_to_id(model.pad_token)
+        self._use_tokenizer(model_source, model)
         torch.set_num_threads(threads or available_cores())
         self.network = AutoModel.from_pretrained(str(model_source)).eval()
 

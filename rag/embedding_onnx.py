@@ -97,6 +97,11 @@ class LengthBatched:
     pad_id: int
     batch_pieces: int | None = BATCH_PIECES
 
+    def _use_tokenizer(self, model_source: Path, model: EmbeddingModel) -> None:
+        """The model's input word pieces and the id that pads them."""
+        self.tokenizer = input_tokenizer(model_source, model)
+        self.pad_id = self.tokenizer.token_to_id(model.pad_token)
+
     def embed(self, texts: list[str], batch_size: int) -> np.ndarray:
         """One normalised row per text, in order."""
         out = np.empty((len(texts), self.dims), dtype=np.float32)
@@ -119,8 +124,7 @@ class OnnxEmbedder(LengthBatched):
 
         self.name = name
         self.dims = model.dims
-        self.tokenizer = input_tokenizer(model_source, model)
-        self.pad_id = self.tokenizer.token_to_id(model.pad_token)
+        self._use_tokenizer(model_source, model)
         options = ort.SessionOptions()
         # One process embeds at a time; its matrix products use every core it may run on (2 here).
         options.intra_op_num_threads = threads or available_cores()
