@@ -427,6 +427,27 @@ def test_a_no_answering_a_yes_no_question_is_not_a_second_negation(embed):
     assert not verify_sentence("No one gained access to two servers [1].", [passage], embed).supported
 
 
+def test_a_contracted_negation_is_a_negation(embed):
+    # "didn't" read "didnt" once its apostrophe was dropped, a word no negation check knew: the
+    # contradiction passed as support and the faithful "won't" failed against the passage's "refuse".
+    met = verify_sentence("Khaled Haftar didn't meet a high-level delegation of the US Army in Benghazi [1].",
+                          [HAFTAR], embed)
+    assert not met.supported and "negation in the sentence only" in met.reasons
+    assert not verify_sentence("The Tripoli-based government didn't arrest three Russians [1].", [TRIPOLI],
+                               embed).supported
+    assert verify_sentence("The Turks won't enter into a confrontation with the army command [1].", [DEMANDS],
+                           embed).supported
+    assert verify_sentence("Russia told its citizens they shouldn't travel to Libya [1].", [TRIPOLI], embed).supported
+
+
+def test_contractions_are_spelled_out_for_the_checks():
+    from rag.answer.claims import normalise
+
+    assert normalise("He didn't go. Won't it? They can't, she isn’t. I'd ask; they're here.") == \
+        "He did not go. Will not it? They can not, she is not. I ask; they here."
+    assert normalise("Debian's founder, O'Brien's car") == "Debian founder, OBrien car"
+
+
 def test_an_address_or_version_counts_nothing(embed):
     # privoxy-faq: "127.0.0.1 (or localhost)" was read as 127.0.0.1 counting localhost.
     passage = ("If you set up the Privoxy to run on the computer you browse from, the proxy will be on 127.0.0.1\n"

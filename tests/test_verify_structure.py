@@ -294,6 +294,9 @@ def test_a_yes_that_contradicts_its_sentence_is_not_shown():
     result = decide("was the package archive affected?", "Yes, the package archive was not affected by the "
                     "compromise [1].", [archive], Embedder())
     assert result.answer == "The package archive was not affected by the compromise [1]."
+    contracted = decide("was the package archive affected?", "Yes, the package archive wasn't affected by the "
+                        "compromise [1].", [archive], Embedder())
+    assert contracted.answer == "The package archive wasn't affected by the compromise [1]."
     # a "No," that the sentence's own "not" repeats is no second negation (alone it still counts: it is
     # what gives away some of eval/support.jsonl's negation corruptions)
     no = decide("was the package archive affected?", "No, the package archive was not affected by the "
@@ -345,3 +348,12 @@ def test_the_question_asked_is_typed_not_the_scene_set_before_it():
     assert question_type("Thanks for that. Where did they meet?") == "place"
     assert question_type("How many packages are in Debian 3.1?") == "number"  # "3.1" ends no sentence
     assert question_type("When was it released") == "time"  # no question mark: the whole text
+
+
+def test_a_document_location_must_add_more_than_stop_words():
+    from rag.answer.relevance import document_location
+
+    # "where is it in manual?" is not answered by "in the manual": the "the" is all it adds
+    assert not document_location("It is explained in the manual [1].", "where is it in manual?")
+    assert document_location("It is explained in the manual [1].", "where is it explained?")
+    assert document_location("Put the line in /etc/privoxy/config [1].", "where do I put the line?")

@@ -101,7 +101,8 @@ def without_repeats(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
     return kept
 
 
-YES_THEN_NOT = re.compile(r"^Yes,\s+(?=.*\b(?:not|never|n't|no longer)\b)", re.IGNORECASE)
+# "n't" ends a word ("wasn't"), so it takes no word boundary before it
+YES_THEN_NOT = re.compile(r"^Yes,\s+(?=.*(?:\bnot|\bnever|n['’]t|\bno longer)\b)", re.IGNORECASE)
 
 
 def without_contradicting_yes(sentence: AnswerSentence) -> AnswerSentence:

@@ -420,9 +420,10 @@ DOCUMENT_PLACE = re.compile(
 
 
 def document_location(sentence: str, question: str) -> bool:
-    """A location in documents' terms that the question does not already give."""
+    """A location in documents' terms that the question does not already give ("in the manual" gives
+    nothing new for "where is it in the manual?": "the" is no place)."""
     asked = {t.lower for t in tokens(question)}
-    return any(any(not contains_word(t.lower, asked) for t in tokens(m.group(0))[1:])
+    return any(any(not contains_word(t.lower, asked) and t.lower not in stopwords() for t in tokens(m.group(0))[1:])
                for m in DOCUMENT_PLACE.finditer(sentence))
 
 
