@@ -151,7 +151,7 @@ def negation_scopes(toks: list[Token]) -> list[set[str]]:
     scopes = []
     for i, tok in enumerate(toks):
         advised_against = tok.lower == "against" and any(t.lower.startswith(ADVISING) for t in toks[max(0, i - 4):i])
-        if tok.lower in NEGATIONS or tok.lower.endswith("n't") or advised_against:
+        if tok.lower in NEGATIONS or advised_against:  # tokens() spells "didn't" out as "did not"
             after = [t.lower for t in toks[i + 1:i + 6] if t.lower not in stop and len(t.lower) > 2]
             scopes.append({stem(w) for w in after[:2]})
     return scopes
